@@ -1,0 +1,1 @@
+"""Benchmarks against plain LangGraph and LangGraph's own savers."""
