@@ -1,0 +1,524 @@
+"""`Agent`: a specialist with instructions, a model (or a Python function) and an output schema.
+
+An agent call turns the workflow state into messages, asks the model (running any tool calls
+it makes), validates structured output, and returns an `AgentResult` recording what went in,
+what came out, the tokens used and how long it took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ValidationError
+
+from orchestra.errors import DefinitionError, StructuredOutputError
+from orchestra.state import AgentResult, OrchestraState, Usage
+
+__all__ = ["Agent", "AgentCall", "PromptBuilder"]
+
+PromptBuilder = Callable[[Any], Sequence[BaseMessage]]
+"""Builds an agent's messages from the workflow state, replacing the default prompt."""
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+RESERVED_NAMES = frozenset({"FINISH", "START", "END", "__start__", "__end__"})
+
+
+def check_name(name: str, what: str) -> str:
+    """Reject names that cannot be graph nodes or route labels."""
+    if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED_NAMES:
+        raise DefinitionError(
+            f"{what} name {name!r} is not valid: use 1-64 letters, digits, '_' or '-', "
+            f"starting with a letter, and none of {sorted(RESERVED_NAMES)}."
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """The outcome of one agent call: the record for the state, and the typed output."""
+
+    result: AgentResult
+    parsed: Any
+    """The output as the agent's schema instance (or text, or the function's return value)."""
+
+    @property
+    def text(self) -> str:
+        return render(self.result.output)
+
+
+class Agent:
+    """A specialist: instructions, a model, and optionally an output schema and tools.
+
+    Args:
+        name: Unique name within its workflow; it becomes the graph node's name.
+        instructions: The system prompt.
+        model: A LangChain chat model; a plain callable `(state) -> output` for a
+            deterministic step (sync or async); or None for the default model, resolved
+            from the environment when the agent first runs.
+        output: A pydantic model the answer must validate against (structured output).
+        tools: LangChain tools the model may call before answering.
+        reads: Names of the agents whose latest outputs the prompt shows (default: all).
+        writes: A state field that also receives the typed output.
+        prompt: A function `(state) -> messages` replacing the default prompt.
+        description: What the agent is for, shown to supervisors choosing a worker.
+        max_tool_rounds: Bound on model -> tool -> model rounds in one call.
+        structured_retries: Extra attempts when structured output does not validate.
+        max_context_chars: Each earlier output shown in the prompt is cut to this length.
+
+    Example:
+        ```python
+        class Draft(BaseModel):
+            title: str
+            body: str
+
+        writer = Agent("writer", "Draft the article.", model=model, output=Draft)
+        ```
+    """
+
+    def __init__(
+        self,
+        name: str,
+        instructions: str = "",
+        *,
+        model: BaseChatModel | Callable[..., Any] | None = None,
+        output: type[BaseModel] | None = None,
+        tools: Sequence[BaseTool] = (),
+        reads: Sequence[str] | None = None,
+        writes: str | None = None,
+        prompt: PromptBuilder | None = None,
+        description: str = "",
+        max_tool_rounds: int = 5,
+        structured_retries: int = 1,
+        max_context_chars: int = 4000,
+    ) -> None:
+        self.name = check_name(name, "Agent")
+        if model is not None and not isinstance(model, BaseChatModel) and not callable(model):
+            raise DefinitionError(
+                f"Agent {name!r}: model must be a LangChain chat model, a callable or None, "
+                f"not {type(model).__name__}."
+            )
+        if output is not None and not (isinstance(output, type) and issubclass(output, BaseModel)):
+            raise DefinitionError(f"Agent {name!r}: output must be a pydantic model class.")
+        if tools and not isinstance(model, BaseChatModel | None):
+            raise DefinitionError(f"Agent {name!r}: tools need a chat model, not a function.")
+        self.instructions = instructions
+        self.model = model
+        self.output = output
+        self.tools = tuple(tools)
+        self.reads = tuple(reads) if reads is not None else None
+        self.writes = writes
+        self.prompt = prompt
+        self.description = description or instructions.split("\n", 1)[0][:200]
+        self.max_tool_rounds = max_tool_rounds
+        self.structured_retries = structured_retries
+        self.max_context_chars = max_context_chars
+
+    def __repr__(self) -> str:
+        return f"Agent({self.name!r})"
+
+    @property
+    def is_function(self) -> bool:
+        """True when the agent is a deterministic Python step rather than a model."""
+        return self.model is not None and not isinstance(self.model, BaseChatModel)
+
+    def with_output(self, schema: type[BaseModel]) -> Agent:
+        """A copy of this agent that answers with `schema` (used by routing patterns)."""
+        twin = Agent.__new__(Agent)
+        twin.__dict__.update(self.__dict__)
+        twin.output = schema
+        return twin
+
+    # -- prompt ---------------------------------------------------------------------
+
+    def messages(
+        self, state: Any, context: Sequence[tuple[str, Any]] | None = None
+    ) -> list[BaseMessage]:
+        """The messages this agent sends for `state` (its default prompt, or `prompt`).
+
+        `context` replaces the earlier outputs shown, as `(label, output)` pairs.
+        """
+        if self.prompt is not None:
+            return list(self.prompt(state))
+        parts = [f"Goal: {getattr(state, 'goal', '')}"]
+        item = getattr(state, "item", None)
+        if item is not None:
+            parts.append(f"Your item:\n{render(item)}")
+        shown = context if context is not None else self._earlier_outputs(state)
+        if shown:
+            blocks = [f"### {label}\n{self._cut(render(out))}" for label, out in shown]
+            parts.append("Work so far:\n\n" + "\n\n".join(blocks))
+        feedback = state.feedback_for(self.name) if isinstance(state, OrchestraState) else None
+        if feedback:
+            parts.append(f"Your previous answer was sent back. Revise it. Feedback:\n{feedback}")
+        system = self.instructions or f"You are {self.name}."
+        return [SystemMessage(content=system), HumanMessage(content="\n\n".join(parts))]
+
+    def _earlier_outputs(self, state: Any) -> list[tuple[str, Any]]:
+        latest: dict[str, Any] = {}
+        for result in getattr(state, "results", ()):
+            if result.kind in ("workflow", "control"):
+                continue
+            if self.reads is not None and result.agent not in self.reads:
+                continue
+            latest[result.agent] = result.output
+        return list(latest.items())
+
+    def _cut(self, text: str) -> str:
+        if len(text) <= self.max_context_chars:
+            return text
+        return text[: self.max_context_chars] + " … [cut]"
+
+    # -- calls ----------------------------------------------------------------------
+
+    def invoke(
+        self,
+        state: Any,
+        config: RunnableConfig | None = None,
+        *,
+        context: Sequence[tuple[str, Any]] | None = None,
+        kind: str | None = None,
+    ) -> AgentCall:
+        """Run the agent once on `state`.
+
+        Raises:
+            StructuredOutputError: The model's answer never validated against `output`.
+        """
+        started, clock = time.time(), time.perf_counter()
+        if self.is_function:
+            value = self._function()(state)
+            if inspect.isawaitable(value):
+                raise DefinitionError(
+                    f"Agent {self.name!r} has an async function: run the workflow with "
+                    "ainvoke/astream."
+                )
+            return self._function_call(state, value, started, clock, kind)
+        model = self._chat_model()
+        messages = self.messages(state, context)
+        replies: list[AIMessage] = []
+        answer = self._tool_loop(model, messages, replies, config)
+        parsed, attempt = self._structured(model, messages, replies, config, answer)
+        return self._model_call(state, messages, replies, parsed, attempt, started, clock, kind)
+
+    async def ainvoke(
+        self,
+        state: Any,
+        config: RunnableConfig | None = None,
+        *,
+        context: Sequence[tuple[str, Any]] | None = None,
+        kind: str | None = None,
+    ) -> AgentCall:
+        """Async twin of `invoke`; a sync function model runs in a worker thread."""
+        started, clock = time.time(), time.perf_counter()
+        if self.is_function:
+            func = self._function()
+            if inspect.iscoroutinefunction(func):
+                value = await func(state)
+            else:
+                value = await asyncio.to_thread(func, state)
+                if inspect.isawaitable(value):
+                    value = await value
+            return self._function_call(state, value, started, clock, kind)
+        model = self._chat_model()
+        messages = self.messages(state, context)
+        replies: list[AIMessage] = []
+        answer = await self._atool_loop(model, messages, replies, config)
+        parsed, attempt = await self._astructured(model, messages, replies, config, answer)
+        return self._model_call(state, messages, replies, parsed, attempt, started, clock, kind)
+
+    def _function(self) -> Callable[[Any], Any]:
+        if self.model is None or isinstance(self.model, BaseChatModel):
+            raise DefinitionError(f"Agent {self.name!r} has no function model")
+        return self.model
+
+    def _chat_model(self) -> BaseChatModel:
+        if self.model is None:
+            from orchestra.models import default_model
+
+            self.model = default_model()
+        assert isinstance(self.model, BaseChatModel)
+        return self.model
+
+    def _tool_loop(
+        self,
+        model: BaseChatModel,
+        messages: list[BaseMessage],
+        replies: list[AIMessage],
+        config: RunnableConfig | None,
+    ) -> AIMessage | None:
+        """Ask the model, running its tool calls, until it answers without one.
+
+        With an output schema and no tools there is nothing to ask here: the structured
+        call is the answer. Tool messages are appended to `messages` in place.
+        """
+        if self.output is not None and not self.tools:
+            return None
+        runnable = model.bind_tools(list(self.tools)) if self.tools else model
+        for _ in range(self.max_tool_rounds + 1):
+            reply = _as_ai(runnable.invoke(messages, config))
+            replies.append(reply)
+            if not reply.tool_calls:
+                return reply
+            messages.extend([reply, *self._run_tools(reply, config)])
+        return replies[-1]
+
+    async def _atool_loop(
+        self,
+        model: BaseChatModel,
+        messages: list[BaseMessage],
+        replies: list[AIMessage],
+        config: RunnableConfig | None,
+    ) -> AIMessage | None:
+        if self.output is not None and not self.tools:
+            return None
+        runnable = model.bind_tools(list(self.tools)) if self.tools else model
+        for _ in range(self.max_tool_rounds + 1):
+            reply = _as_ai(await runnable.ainvoke(messages, config))
+            replies.append(reply)
+            if not reply.tool_calls:
+                return reply
+            messages.extend([reply, *await self._arun_tools(reply, config)])
+        return replies[-1]
+
+    def _run_tools(self, reply: AIMessage, config: RunnableConfig | None) -> list[ToolMessage]:
+        return [self._tool(call["name"]).invoke(call, config) for call in reply.tool_calls]
+
+    async def _arun_tools(
+        self, reply: AIMessage, config: RunnableConfig | None
+    ) -> list[ToolMessage]:
+        return [await self._tool(call["name"]).ainvoke(call, config) for call in reply.tool_calls]
+
+    def _tool(self, name: str) -> BaseTool:
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        raise StructuredOutputError(
+            f"Agent {self.name!r}: the model called an unknown tool {name!r}; "
+            f"declared tools are {[t.name for t in self.tools]}."
+        )
+
+    def _structured(
+        self,
+        model: BaseChatModel,
+        messages: list[BaseMessage],
+        replies: list[AIMessage],
+        config: RunnableConfig | None,
+        answer: AIMessage | None,
+    ) -> tuple[Any, int]:
+        if self.output is None:
+            return (answer.text if answer is not None else ""), 1
+        runnable = _structured_runnable(model, self.output)
+        asked = list(messages)
+        for attempt in range(1, self.structured_retries + 2):
+            outcome = runnable.invoke(asked, config)
+            parsed = self._accept(outcome, replies, asked, attempt)
+            if parsed is not None:
+                return parsed, attempt
+        raise self._invalid(replies)
+
+    async def _astructured(
+        self,
+        model: BaseChatModel,
+        messages: list[BaseMessage],
+        replies: list[AIMessage],
+        config: RunnableConfig | None,
+        answer: AIMessage | None,
+    ) -> tuple[Any, int]:
+        if self.output is None:
+            return (answer.text if answer is not None else ""), 1
+        runnable = _structured_runnable(model, self.output)
+        asked = list(messages)
+        for attempt in range(1, self.structured_retries + 2):
+            outcome = await runnable.ainvoke(asked, config)
+            parsed = self._accept(outcome, replies, asked, attempt)
+            if parsed is not None:
+                return parsed, attempt
+        raise self._invalid(replies)
+
+    def _accept(
+        self,
+        outcome: dict[str, Any],
+        replies: list[AIMessage],
+        asked: list[BaseMessage],
+        attempt: int,
+    ) -> BaseModel | None:
+        """Keep a valid structured answer; otherwise queue the error as feedback."""
+        raw = _as_ai(outcome["raw"])
+        replies.append(raw)
+        parsed = outcome.get("parsed")
+        if isinstance(parsed, BaseModel):
+            return parsed
+        error = outcome.get("parsing_error") or "no tool call in the answer"
+        asked.append(
+            HumanMessage(
+                content=f"Your answer (attempt {attempt}) was invalid: {_short(error)}. "
+                f"Answer again by calling {self.output.__name__ if self.output else 'the tool'}"
+                " with valid arguments."
+            )
+        )
+        return None
+
+    def _invalid(self, replies: list[AIMessage]) -> StructuredOutputError:
+        raw = replies[-1]
+        answer = raw.tool_calls[0]["args"] if raw.tool_calls else raw.text
+        error = StructuredOutputError(
+            f"Agent {self.name!r}: the model's answer did not validate against "
+            f"{self.output.__name__ if self.output else 'the schema'} after "
+            f"{self.structured_retries + 1} attempts; last answer: {_short(answer)}. "
+            "Give the agent clearer instructions, a stronger model, or more structured_retries."
+        )
+        error.answer = answer  # type: ignore[attr-defined]
+        error.usage = _usage(replies)  # type: ignore[attr-defined]
+        return error
+
+    # -- records --------------------------------------------------------------------
+
+    def _function_call(
+        self, state: Any, value: Any, started: float, clock: float, kind: str | None
+    ) -> AgentCall:
+        parsed = self._validate(value)
+        result = AgentResult(
+            agent=self.name,
+            kind=kind or "function",
+            model=getattr(self.model, "__name__", type(self.model).__name__),
+            output=to_json(parsed),
+            latency_ms=(time.perf_counter() - clock) * 1000,
+            started_at=started,
+            item_index=getattr(state, "item_index", None),
+        )
+        return AgentCall(result=result, parsed=parsed)
+
+    def _validate(self, value: Any) -> Any:
+        if self.output is None or isinstance(value, self.output):
+            return value
+        try:
+            return self.output.model_validate(value)
+        except ValidationError as error:
+            raise StructuredOutputError(
+                f"Agent {self.name!r}: its function returned {_short(value)}, which does not "
+                f"validate against {self.output.__name__}: {_short(error)}"
+            ) from error
+
+    def _model_call(
+        self,
+        state: Any,
+        messages: list[BaseMessage],
+        replies: list[AIMessage],
+        parsed: Any,
+        attempt: int,
+        started: float,
+        clock: float,
+        kind: str | None,
+    ) -> AgentCall:
+        model = self.model
+        result = AgentResult(
+            agent=self.name,
+            kind=kind or "model",
+            model=model_label(model),
+            input=[message_record(m) for m in messages],
+            output=to_json(parsed),
+            usage=_usage(replies),
+            latency_ms=(time.perf_counter() - clock) * 1000,
+            attempt=attempt,
+            started_at=started,
+            item_index=getattr(state, "item_index", None),
+        )
+        return AgentCall(result=result, parsed=parsed)
+
+
+def _structured_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Any:
+    # function_calling works on OpenAI and on llama.cpp's server (where the schema becomes a
+    # grammar); include_raw keeps the message, and with it the usage metadata.
+    return model.with_structured_output(schema, method="function_calling", include_raw=True)
+
+
+def _as_ai(message: Any) -> AIMessage:
+    if isinstance(message, AIMessage):
+        return message
+    return AIMessage(content=str(getattr(message, "content", message)))
+
+
+def _usage(replies: Sequence[AIMessage]) -> Usage:
+    total = Usage()
+    for reply in replies:
+        meta = reply.usage_metadata
+        if meta:
+            total = total + Usage(
+                input_tokens=meta.get("input_tokens", 0),
+                output_tokens=meta.get("output_tokens", 0),
+                total_tokens=meta.get("total_tokens", 0),
+            )
+    return total
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = render(value) if not isinstance(value, Exception) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def model_label(model: Any) -> str | None:
+    """A model's name for the records: its `model_name`/`model`, else its class name."""
+    if model is None:
+        return None
+    for attribute in ("model_name", "model"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str):
+            return value
+    return type(model).__name__
+
+
+def to_json(value: Any) -> Any:
+    """`value` in JSON shape (pydantic models dumped), so records never need pickle."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    try:
+        return json.loads(json.dumps(value, default=_json_default))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(type(value).__name__)
+
+
+def render(value: Any) -> str:
+    """Text for a prompt or a timeline: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(indent=1)
+    try:
+        return json.dumps(value, indent=1, default=_json_default, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def message_record(message: BaseMessage) -> dict[str, Any]:
+    """A message as a small JSON dict for the results (role, content, tool calls)."""
+    record: dict[str, Any] = {"role": message.type, "content": message.text}
+    if isinstance(message, AIMessage) and message.tool_calls:
+        record["tool_calls"] = [{"name": c["name"], "args": c["args"]} for c in message.tool_calls]
+    if isinstance(message, ToolMessage):
+        record["tool_call_id"] = message.tool_call_id
+    return record

@@ -1,0 +1,19 @@
+"""Every error Orchestra raises on purpose, each with a message that says what to do next."""
+
+from __future__ import annotations
+
+
+class OrchestraError(Exception):
+    """Base class of every error Orchestra raises on purpose."""
+
+
+class DefinitionError(OrchestraError, ValueError):
+    """A workflow or agent definition is invalid (caught when the workflow is built)."""
+
+
+class RouteError(OrchestraError):
+    """A routing step chose a label that no route declares, and no default was given."""
+
+
+class StructuredOutputError(OrchestraError):
+    """A model did not produce output that validates against the agent's schema."""

@@ -1,0 +1,249 @@
+"""Turning members and decision steps into LangGraph nodes.
+
+A step is written once, as a generator that yields `Ask`s (agent calls) and returns the state
+update; `step_node` drives it with `Agent.invoke` under `invoke` and with `Agent.ainvoke`
+under `ainvoke`, so every pattern works sync and async without twin code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph._internal._runnable import RunnableCallable
+from langgraph.graph import StateGraph
+
+from orchestra.agents import Agent, AgentCall, render
+from orchestra.errors import DefinitionError, OrchestraError
+from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
+from orchestra.workflow import Workflow
+
+Member = Agent | Workflow[Any]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A request, yielded by a step, to call `agent`; the step receives the `AgentCall`."""
+
+    agent: Agent
+    context: Sequence[tuple[str, Any]] | None = None
+    kind: str | None = None
+
+
+@dataclass
+class Update:
+    """A state update under construction: records first, then plain fields."""
+
+    results: list[AgentResult] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, call: AgentCall, writes: str | None = None, *, output: bool = True) -> None:
+        """Record `call`; also make its output the workflow's answer when `output`."""
+        self.results.append(call.result)
+        if output:
+            self.fields["output"] = call.result.output
+            self.fields.setdefault("messages", []).append(
+                AIMessage(content=call.text, name=call.result.agent, id=call.result.id)
+            )
+        if writes:
+            self.fields[writes] = call.parsed
+
+    def as_dict(self) -> dict[str, Any]:
+        update = dict(self.fields)
+        if self.results:
+            update["results"] = self.results
+        if self.decisions:
+            update["decisions"] = self.decisions
+        return update
+
+
+Step = Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]
+
+
+def step_node(name: str, step: Step) -> RunnableCallable:
+    """A node running `step`, sync or async."""
+
+    def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        steps = step(state)
+        try:
+            ask = next(steps)
+            while True:
+                try:
+                    call = ask.agent.invoke(state, config, context=ask.context, kind=ask.kind)
+                except OrchestraError as error:
+                    ask = steps.throw(error)
+                else:
+                    ask = steps.send(call)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        steps = step(state)
+        try:
+            ask = next(steps)
+            while True:
+                try:
+                    call = await ask.agent.ainvoke(
+                        state, config, context=ask.context, kind=ask.kind
+                    )
+                except OrchestraError as error:
+                    ask = steps.throw(error)
+                else:
+                    ask = steps.send(call)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    return RunnableCallable(run, arun, name=name, trace=False)
+
+
+def agent_step(agent: Agent) -> Step:
+    """The step of an agent working as a member: call it, record it, publish its output."""
+
+    def step(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
+        call = yield Ask(agent)
+        update = Update()
+        update.add(call, agent.writes)
+        return update.as_dict()
+
+    return step
+
+
+def workflow_node(workflow: Workflow[Any]) -> RunnableCallable:
+    """A node running a nested workflow as a subgraph, returning only what it changed.
+
+    A subgraph hands back its whole final state; passing that on as the update would append
+    list fields twice and make parallel subgraphs collide on plain fields. The delta avoids
+    both, and a `workflow` record summarises the team's work for the timeline.
+    """
+    graph = workflow.compile()
+    fields = list(workflow.state.model_fields)
+
+    def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        started, clock = time.time(), time.perf_counter()
+        final = graph.invoke(_values(state, fields), config)
+        return _delta(workflow, state, final, started, clock)
+
+    async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        started, clock = time.time(), time.perf_counter()
+        final = await graph.ainvoke(_values(state, fields), config)
+        return _delta(workflow, state, final, started, clock)
+
+    return RunnableCallable(run, arun, name=workflow.name, trace=False)
+
+
+def _values(state: Any, fields: list[str]) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in fields if hasattr(state, name)}
+
+
+def _delta(
+    workflow: Workflow[Any], before: Any, final: dict[str, Any], started: float, clock: float
+) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    model_fields = type(before).model_fields
+    for key, value in final.items():
+        old: Any = getattr(before, key, None)
+        if key in ("results", "decisions"):
+            known = {record.id for record in old}
+            new = [record for record in value if record.id not in known]
+            if new:
+                update[key] = new
+        elif key == "messages":
+            known_ids = {message.id for message in old}
+            fresh = [message for message in value if message.id not in known_ids]
+            if fresh:
+                update[key] = fresh
+        elif value != old:
+            reducer = _reducer(model_fields.get(key))
+            appends = reducer not in (None, keep_last)
+            extends = isinstance(old, list) and isinstance(value, list) and value[: len(old)] == old
+            if appends and extends:
+                value = value[len(old) :]
+            update[key] = value
+    inner = update.get("results", [])
+    summary = AgentResult(
+        agent=workflow.name,
+        kind="workflow",
+        model=workflow.pattern,
+        output=final.get("output"),
+        usage=Usage.total(r.usage for r in inner if r.kind != "workflow"),
+        latency_ms=(time.perf_counter() - clock) * 1000,
+        started_at=started,
+        item_index=getattr(before, "item_index", None),
+    )
+    update["results"] = [*inner, summary]
+    return update
+
+
+def _reducer(info: Any) -> Any:
+    for meta in getattr(info, "metadata", ()):
+        if callable(meta):
+            return meta
+    return None
+
+
+def add_member(graph: StateGraph[Any, Any, Any, Any], member: Member) -> str:
+    """Add `member` as a node of `graph`; return the node's name."""
+    if isinstance(member, Workflow):
+        graph.add_node(member.name, workflow_node(member))
+    else:
+        graph.add_node(member.name, step_node(member.name, agent_step(member)))
+    return member.name
+
+
+def check_members(
+    pattern: str, members: Sequence[Any], *, reserved: Sequence[str] = ()
+) -> list[Member]:
+    """Validate a pattern's members: agents or workflows, with distinct names."""
+    checked: list[Member] = []
+    seen = set(reserved)
+    for member in members:
+        if not isinstance(member, Agent | Workflow):
+            raise DefinitionError(
+                f"{pattern}: members must be Agents or Workflows, got {type(member).__name__}. "
+                "Wrap a function as Agent('name', model=function)."
+            )
+        if member.name in seen:
+            raise DefinitionError(
+                f"{pattern}: the name {member.name!r} is used twice; every member and "
+                "decision step of a workflow needs its own name (pass name=... to patterns)."
+            )
+        seen.add(member.name)
+        checked.append(member)
+    return checked
+
+
+def check_state(state: Any) -> type[OrchestraState]:
+    if not (isinstance(state, type) and issubclass(state, OrchestraState)):
+        raise DefinitionError("state must be OrchestraState or a subclass of it.")
+    return state
+
+
+def context_of(
+    results: Sequence[AgentResult], label: Callable[[AgentResult], str]
+) -> list[tuple[str, Any]]:
+    """Prompt context listing `results`' outputs under `label(result)`."""
+    return [(label(result), result.output) for result in results]
+
+
+def describe(members: Sequence[tuple[str, Member]]) -> str:
+    """A roster for a deciding agent's instructions: one `label: description` a line."""
+    return "\n".join(f"- {label}: {member.description}" for label, member in members)
+
+
+def text(value: Any) -> str:
+    return render(value)
+
+
+def invalid_answer(agent: Agent, error: Exception) -> AgentResult:
+    """A record of a deciding call whose answer was invalid, so its tokens still count."""
+    return AgentResult(
+        agent=agent.name,
+        kind="control",
+        output=getattr(error, "answer", None),
+        usage=getattr(error, "usage", Usage()),
+    )

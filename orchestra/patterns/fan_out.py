@@ -1,0 +1,172 @@
+"""`fan_out`: branches run in parallel (static, or one member mapped over items) and merge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from orchestra.agents import Agent, AgentCall, to_json
+from orchestra.errors import DefinitionError
+from orchestra.patterns._nodes import (
+    Ask,
+    Member,
+    Update,
+    add_member,
+    check_members,
+    check_state,
+    step_node,
+)
+from orchestra.state import AgentResult, Decision, OrchestraState
+from orchestra.workflow import Workflow
+
+__all__ = ["Merge", "fan_out"]
+
+Merge = Agent | Callable[[Any, list[AgentResult]], Any]
+"""How branches merge: an agent reading every branch's output, or `(state, results) -> output`."""
+
+
+def fan_out(
+    *branches: Member,
+    merge: Merge | None = None,
+    over: str | Callable[[Any], Iterable[Any]] | None = None,
+    name: str = "fan_out",
+    state: type[OrchestraState] = OrchestraState,
+) -> Workflow[Any]:
+    """Run branches in parallel, then merge their outputs into one.
+
+    Static: `fan_out(a, b, c, merge=...)` runs every branch once. Dynamic:
+    `fan_out(worker, over="sources", merge=...)` runs `worker` once per item of the state
+    field (or of `over(state)`), each with `state.item` set (LangGraph `Send`).
+
+    Args:
+        *branches: Agents or workflows (exactly one with `over`).
+        merge: An agent given every branch's output, or a function
+            `(state, results) -> output` (results in branch or item order). Default: the
+            outputs as `{branch: output}`, or as a list with `over`.
+        over: A state field holding the items, or a function of the state returning them.
+        name: The workflow's name.
+        state: The state model.
+
+    Example:
+        ```python
+        flow = fan_out(analyst, over="sources", merge=synthesiser)
+        flow.compile().invoke({"goal": "Acme Corp", "sources": ["10-K", "news", "patents"]})
+        ```
+    """
+    members = check_members("fan_out", branches)
+    check_state(state)
+    if not members:
+        raise DefinitionError("fan_out: give it at least one branch.")
+    if over is not None and len(members) != 1:
+        raise DefinitionError("fan_out: with over=..., give exactly one member to map.")
+    if isinstance(over, str) and over not in state.model_fields:
+        raise DefinitionError(f"fan_out: the state has no field {over!r} to map over.")
+    merge_name = merge.name if isinstance(merge, Agent) else "merge"
+    check_members("fan_out", [*members, *([merge] if isinstance(merge, Agent) else [])])
+    if merge_name in {m.name for m in members} | {"split"}:
+        raise DefinitionError(f"fan_out: {merge_name!r} is taken; rename the branch.")
+
+    def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
+        for member in members:
+            add_member(graph, member)
+        graph.add_node(merge_name, step_node(merge_name, _merge_step(members, merge, over)))
+        if over is None:
+            for member in members:
+                graph.add_edge(START, member.name)
+            graph.add_edge([m.name for m in members], merge_name)
+        else:
+            worker = members[0].name
+            graph.add_node("split", step_node("split", _split_step(over)))
+            graph.add_edge(START, "split")
+            graph.add_conditional_edges(
+                "split", _sends(worker, merge_name, over), [worker, merge_name]
+            )
+            graph.add_edge(worker, merge_name)
+        graph.add_edge(merge_name, END)
+
+    return Workflow(name=name, pattern="fan_out", state=state, members=members, build=build)
+
+
+def _items(state: Any, over: str | Callable[[Any], Iterable[Any]]) -> list[Any]:
+    items = getattr(state, over) if isinstance(over, str) else over(state)
+    if items is None:
+        return []
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise DefinitionError(f"fan_out: over= must give a list of items, got {items!r}.")
+    return list(items)
+
+
+def _split_step(over: str | Callable[[Any], Iterable[Any]]) -> Any:
+    def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
+        items = _items(state, over)
+        count = len(items)
+        decision = Decision(kind="map", at="split", choice=str(count), detail={"count": count})
+        return {"decisions": [decision]}
+        yield  # a step that asks no agent
+
+    return run
+
+
+def _sends(
+    worker: str, merge_name: str, over: str | Callable[[Any], Iterable[Any]]
+) -> Callable[[Any], list[Send] | str]:
+    def send(state: Any) -> list[Send] | str:
+        decision = state.latest_decision("split")
+        count = int(decision.detail["count"]) if decision else 0
+        if count == 0:
+            return merge_name
+        items = _items(state, over)
+        # A shallow copy of the typed state: LangGraph passes a Send's payload to the node
+        # as it is, without coercing a dict into the state model.
+        return [
+            Send(worker, state.model_copy(update={"item": item, "item_index": index}))
+            for index, item in enumerate(items[:count])
+        ]
+
+    send.__name__ = f"map_{worker}"
+    return send
+
+
+def _merge_step(members: list[Member], merge: Merge | None, over: Any) -> Any:
+    def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
+        results = _branch_results(state, members, mapped=over is not None)
+        update = Update()
+        if isinstance(merge, Agent):
+            context = [(_label(r, over is not None), r.output) for r in results]
+            call = yield Ask(merge, context=context)
+            update.add(call, merge.writes)
+            return update.as_dict()
+        if merge is None:
+            value: Any = (
+                [r.output for r in results]
+                if over is not None
+                else {r.agent: r.output for r in results}
+            )
+        else:
+            value = merge(state, results)
+        record = AgentResult(agent="merge", kind="function", model="merge", output=to_json(value))
+        update.add(AgentCall(result=record, parsed=value))
+        return update.as_dict()
+
+    return run
+
+
+def _label(result: AgentResult, mapped: bool) -> str:
+    return f"{result.agent}[{result.item_index}]" if mapped else result.agent
+
+
+def _branch_results(state: Any, members: list[Member], *, mapped: bool) -> list[AgentResult]:
+    if not mapped:
+        found = [state.latest(m.name) for m in members]
+        return [r for r in found if r is not None]
+    decision = state.latest_decision("split")
+    count = int(decision.detail["count"]) if decision else 0
+    by_index: dict[int, AgentResult] = {}
+    worker = members[0].name
+    for result in state.results:
+        if result.agent == worker and result.item_index is not None:
+            by_index[result.item_index] = result
+    return [by_index[i] for i in range(count) if i in by_index]

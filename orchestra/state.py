@@ -1,0 +1,190 @@
+"""The base workflow state, the records agents leave in it, and the reducers that merge them.
+
+Every field of `OrchestraState` has an explicit reducer, so parallel branches and nested
+workflows can write the same field in one step without LangGraph rejecting the update.
+Record lists merge by id, which makes merging the same record twice harmless: a nested
+workflow hands its whole final state back to its parent, and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AgentResult",
+    "Decision",
+    "OrchestraState",
+    "Usage",
+    "keep_last",
+    "merge_records",
+]
+
+_T = TypeVar("_T")
+
+
+def new_id() -> str:
+    """A fresh record id."""
+    return uuid.uuid4().hex
+
+
+class Usage(BaseModel):
+    """Tokens and cost of one call, or the sum of several (from LangChain usage metadata)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cost: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            cost=self.cost + other.cost,
+        )
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        """The sum of `usages`."""
+        result = cls()
+        for usage in usages:
+            result = result + usage
+        return result
+
+
+class AgentResult(BaseModel):
+    """What one member (agent or nested workflow) received and returned in one call.
+
+    `output` is JSON-shaped (text, or a structured output dumped to a dict) so that state
+    stays safe to checkpoint without pickle.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_id)
+    agent: str
+    kind: str = "model"
+    """`model` (a chat model answered), `function` (a Python callable), `workflow` (a nested
+    workflow, summing its members), or `control` (a routing or judging call)."""
+    model: str | None = None
+    input: list[dict[str, Any]] = Field(default_factory=list)
+    """The messages the model received, as `{"role", "content"}` dicts."""
+    output: Any = None
+    usage: Usage = Field(default_factory=Usage)
+    latency_ms: float = 0.0
+    attempt: int = 1
+    started_at: float = 0.0
+    item_index: int | None = None
+    """Position of the item this call worked on, for a member mapped over items."""
+
+
+class Decision(BaseModel):
+    """A choice the engine made: a route, a delegation, a gate verdict, a judgement, a vote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_id)
+    kind: str
+    """`route`, `delegate`, `gate`, `judge`, `vote`, `critique`, `map` or `limit`."""
+    at: str
+    """The node that decided."""
+    choice: str | None = None
+    reason: str = ""
+    valid: bool = True
+    """False when a model's answer was not one of the declared options."""
+    about: str | None = None
+    """Id of the `AgentResult` this decision judged, so its author can get the feedback."""
+    rejected: bool = False
+    """True when this decision sent the result it is `about` back for another attempt."""
+    round: int = 0
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+_R = TypeVar("_R", AgentResult, Decision)
+
+
+def merge_records(current: Sequence[_R] | None, new: Sequence[_R] | _R | None) -> list[_R]:
+    """Append records not already present (by id), keeping order: merging twice is harmless."""
+    current = list(current or [])
+    if new is None:
+        return current
+    incoming = [new] if isinstance(new, AgentResult | Decision) else list(new)
+    if not incoming:
+        return current
+    seen = {record.id for record in current}
+    current.extend(record for record in incoming if record.id not in seen)
+    return current
+
+
+def keep_last(current: _T, new: _T) -> _T:
+    """Last write wins (in LangGraph's deterministic task order) when several arrive at once."""
+    return new
+
+
+class OrchestraState(BaseModel):
+    """The state every workflow carries. Extend it with your own fields.
+
+    Fields you add that parallel branches may write in the same step need a reducer
+    (`Annotated[list[str], operator.add]`); plain fields accept one writer per step.
+
+    Example:
+        ```python
+        class ReviewState(OrchestraState):
+            findings: Annotated[list[str], operator.add] = []
+        ```
+    """
+
+    goal: Annotated[str, keep_last] = ""
+    messages: Annotated[list[AnyMessage], add_messages] = Field(default_factory=list)
+    results: Annotated[list[AgentResult], merge_records] = Field(default_factory=list)
+    decisions: Annotated[list[Decision], merge_records] = Field(default_factory=list)
+    output: Annotated[Any, keep_last] = None
+    """The workflow's answer so far: the output of the last member that finished."""
+    item: Annotated[Any, keep_last] = None
+    """The item a mapped member works on (set only inside a `fan_out(..., over=...)`)."""
+    item_index: Annotated[int | None, keep_last] = None
+
+    @property
+    def visits(self) -> dict[str, int]:
+        """How many times each agent or nested workflow has run so far."""
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result.agent] = counts.get(result.agent, 0) + 1
+        return counts
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens and cost of every model call so far (nested workflows included once)."""
+        return Usage.total(r.usage for r in self.results if r.kind != "workflow")
+
+    def latest(self, agent: str) -> AgentResult | None:
+        """The most recent result of `agent`, or None if it has not run."""
+        for result in reversed(self.results):
+            if result.agent == agent:
+                return result
+        return None
+
+    def latest_decision(self, at: str) -> Decision | None:
+        """The most recent decision taken at node `at`."""
+        for decision in reversed(self.decisions):
+            if decision.at == at:
+                return decision
+        return None
+
+    def feedback_for(self, agent: str) -> str | None:
+        """The reason a check rejected `agent`'s latest result, if one did."""
+        latest = self.latest(agent)
+        if latest is None:
+            return None
+        for decision in reversed(self.decisions):
+            if decision.about == latest.id and decision.rejected:
+                return decision.reason or "The previous attempt was rejected."
+        return None

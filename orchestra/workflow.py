@@ -1,0 +1,86 @@
+"""`Workflow`: what every pattern returns, and what compiles to a LangGraph graph.
+
+A workflow is a recipe, not a graph: `compile()` builds a fresh `StateGraph` each time, so
+one definition can be compiled with different checkpointers, and nested as a member of
+another workflow (where it runs as a LangGraph subgraph).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from langgraph.graph import StateGraph
+from langgraph.types import Checkpointer
+
+from orchestra.agents import Agent, check_name
+from orchestra.state import OrchestraState
+
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
+__all__ = ["Member", "Workflow"]
+
+StateT = TypeVar("StateT", bound=OrchestraState)
+
+Member = "Agent | Workflow[Any]"
+
+
+class Workflow(Generic[StateT]):
+    """A team of agents and the pattern they cooperate by, ready to compile.
+
+    Args:
+        name: The workflow's name; as a member of another workflow, its node's name.
+        pattern: Which pattern built it (`pipeline`, `fan_out`, ...).
+        state: The state model (`OrchestraState` or a subclass).
+        members: The agents and workflows it coordinates, for introspection.
+        build: Adds the nodes and edges to a fresh `StateGraph`.
+        description: What it is for, shown to a supervisor choosing among workers.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        pattern: str,
+        state: type[StateT],
+        members: Sequence[Agent | Workflow[Any]],
+        build: Callable[[StateGraph[StateT, Any, StateT, StateT]], None],
+        description: str = "",
+    ) -> None:
+        self.name = check_name(name, "Workflow")
+        self.pattern = pattern
+        self.state = state
+        self.members = tuple(members)
+        self.description = description or f"a {pattern} of {', '.join(m.name for m in members)}"
+        self._build = build
+
+    def __repr__(self) -> str:
+        return f"Workflow({self.name!r}, pattern={self.pattern!r})"
+
+    def graph(self) -> StateGraph[StateT, Any, StateT, StateT]:
+        """A fresh, uncompiled `StateGraph` for this workflow."""
+        builder: StateGraph[StateT, Any, StateT, StateT] = StateGraph(self.state)
+        self._build(builder)
+        return builder
+
+    def compile(
+        self, checkpointer: Checkpointer = None, **kwargs: Any
+    ) -> CompiledStateGraph[StateT, Any, StateT, StateT]:
+        """Compile to a LangGraph graph; `kwargs` go to `StateGraph.compile`.
+
+        Args:
+            checkpointer: Where checkpoints go (e.g. `SQLCheckpointer(url)`). None inherits
+                the parent's when nested, and means no persistence at the top level.
+        """
+        kwargs.setdefault("name", self.name)
+        return self.graph().compile(checkpointer=checkpointer, **kwargs)
+
+    def walk(self) -> list[Agent | Workflow[Any]]:
+        """Every member, depth first, nested workflows included."""
+        found: list[Agent | Workflow[Any]] = []
+        for member in self.members:
+            found.append(member)
+            if isinstance(member, Workflow):
+                found.extend(member.walk())
+        return found
