@@ -24,6 +24,6 @@ def default_model(**kwargs: Any) -> BaseChatModel:
     return ChatOpenAI(
         model=os.environ.get("ORCHESTRA_MODEL", "gpt-4o-mini"),
         base_url=os.environ.get("OPENAI_BASE_URL") or None,
-        api_key=os.environ.get("OPENAI_API_KEY") or "local",  # type: ignore[arg-type]
+        api_key=os.environ.get("OPENAI_API_KEY") or "local",
         **kwargs,
     )
