@@ -64,10 +64,11 @@ def pipeline(
     check_state(state)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
-        previous = START
+        previous: str | None = START  # None after a gate: its conditional edges lead on
         for index, member in enumerate(members):
             node = add_member(graph, member)
-            graph.add_edge(previous, node)
+            if previous is not None:
+                graph.add_edge(previous, node)
             following = members[index + 1].name if index + 1 < len(members) else END
             check = gates.get(node)
             if check is None:
@@ -81,8 +82,8 @@ def pipeline(
                 _route_after_gate(gate_node, node, following),
                 {"pass": following, "retry": node, "stop": END},
             )
-            previous = ""
-        if previous:
+            previous = None
+        if previous is not None:
             graph.add_edge(previous, END)
 
     return Workflow(name=name, pattern="pipeline", state=state, members=members, build=build)
