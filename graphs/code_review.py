@@ -12,7 +12,7 @@ Patterns: pipeline, vote (with an agent tie-break), compete (judged by a score f
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -22,11 +22,15 @@ from pydantic import BaseModel, Field
 from orchestra import Agent, AgentResult, Workflow, compete, pipeline, vote
 
 __all__ = [
+    "CONCISE",
     "GOAL",
     "LINT_RULES",
+    "REVIEWERS",
+    "THOROUGH",
     "Review",
     "ReviewVerdict",
     "build",
+    "comment_prompt",
     "comment_score",
     "lint",
     "workflow",
@@ -52,6 +56,16 @@ LINT_RULES: list[tuple[str, re.Pattern[str], str]] = [
     ("style", re.compile(r".{101,}"), "line longer than 100 characters"),
 ]
 """(area, pattern over an added line, message)."""
+
+REVIEWERS: dict[str, str] = {
+    "security": "injection, secrets and unsafe calls",
+    "style": "readability, naming and logging",
+    "correctness": "bugs, error handling and edge cases",
+}
+"""Reviewer name -> what it checks."""
+
+CONCISE = "at most 3 fixes as '- ' bullets. Be brief: under 60 words."
+THOROUGH = "each fix as a '- ' bullet with a one-line reason. Under 120 words."
 
 
 class ReviewVerdict(BaseModel):
@@ -89,33 +103,39 @@ def comment_score(result: AgentResult) -> float:
     return min(bullets, 3) - overflow / 50
 
 
-def _reviewer(name: str, focus: str, model: BaseChatModel | None) -> Agent:
+def _reviewer(name: str, model: BaseChatModel | None) -> Agent:
     return Agent(
         name,
-        f"You review code for {focus} only. Vote approve, request_changes or block.",
+        f"You are the {name} reviewer. Check only {REVIEWERS[name]}. "
+        "Vote approve, request_changes or block.",
         model=model,
         output=ReviewVerdict,
         reads=["lint"],
     )
 
 
-def comment_prompt(state: Any) -> Sequence[BaseMessage]:
-    """The panel's outcome and the issues found, which default prompts do not show."""
-    verdict = (state.output or {}).get("verdict", "request_changes")
-    issues = [
-        f"- {r.output['issue']}"
-        for name in ("security", "style", "correctness")
-        if (r := state.latest(name)) is not None and r.output.get("issue")
-    ]
-    lint_result = state.latest("lint")
-    issues += [f"- {f}" for f in (lint_result.output["findings"] if lint_result else [])]
-    return [
-        SystemMessage(
-            "Write the review comment for the author: the verdict, then at most 3 fixes "
-            "as '- ' bullet points. Under 120 words."
-        ),
-        HumanMessage(f"Verdict: {verdict}\nIssues:\n" + "\n".join(issues[:6])),
-    ]
+def comment_prompt(style: str) -> Callable[[Any], Sequence[BaseMessage]]:
+    """A comment writer's prompt: the panel's verdict and the issues raised.
+
+    Default prompts would not show the verdict: a vote's winner is a decision, not an
+    agent's output. Keeping the prompt this small also suits a small model's context.
+    """
+
+    def messages(state: Any) -> Sequence[BaseMessage]:
+        verdict = (state.output or {}).get("verdict", "request_changes")
+        issues = [
+            f"- {r.output['issue']}"
+            for name in REVIEWERS
+            if (r := state.latest(name)) is not None and r.output.get("issue")
+        ]
+        lint_result = state.latest("lint")
+        issues += [f"- {f}" for f in (lint_result.output["findings"] if lint_result else [])]
+        return [
+            SystemMessage(f"Write the review comment for the author: the verdict, then {style}"),
+            HumanMessage(f"Verdict: {verdict}\nIssues:\n" + "\n".join(issues[:6])),
+        ]
+
+    return messages
 
 
 def assemble(state: Any) -> Review:
@@ -140,9 +160,7 @@ def assemble(state: Any) -> Review:
 def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     """The review workflow; `model` for every model step (None: the default model)."""
     panel = vote(
-        _reviewer("security", "security: injection, secrets, unsafe calls", model),
-        _reviewer("style", "readability, naming and logging", model),
-        _reviewer("correctness", "bugs, error handling and edge cases", model),
+        *(_reviewer(name, model) for name in REVIEWERS),
         key="verdict",
         tie_break=Agent(
             "arbiter",
@@ -152,8 +170,8 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         name="panel",
     )
     comment = compete(
-        Agent("concise", model=model, prompt=comment_prompt),
-        Agent("thorough", model=model, prompt=comment_prompt),
+        Agent("concise", model=model, prompt=comment_prompt(CONCISE)),
+        Agent("thorough", model=model, prompt=comment_prompt(THOROUGH)),
         judge=comment_score,
         name="comment",
     )
