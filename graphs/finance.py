@@ -27,11 +27,13 @@ from orchestra import Agent, Workflow, pipeline, supervisor
 __all__ = [
     "COMPANIES",
     "GOAL",
+    "TEAMS",
     "Company",
     "Recommendation",
     "Sentiment",
     "Valuation",
     "build",
+    "lead_prompt",
     "price_stats",
     "ratios",
     "workflow",
@@ -162,6 +164,22 @@ def headlines_prompt(state: Any) -> Sequence[BaseMessage]:
     ]
 
 
+TEAMS = ("market_team", "fundamentals_team")
+
+
+def lead_prompt(state: Any) -> Sequence[BaseMessage]:
+    """Which teams have reported: the default prompt shows workers' outputs, not teams'."""
+    waiting = [team for team in TEAMS if state.visits.get(team, 0) == 0]
+    status = f"Teams not reported yet: {', '.join(waiting)}." if waiting else "All teams reported."
+    return [
+        SystemMessage(
+            "You run an equity research desk. Choose the next team that has not reported. "
+            "Choose FINISH only when all teams have reported."
+        ),
+        HumanMessage(f"Goal: {state.goal}\n{status}"),
+    ]
+
+
 def checklist(*workers: str) -> Callable[[Any], dict[str, str]]:
     """A team lead's rule: each worker once, in order, then FINISH."""
 
@@ -209,11 +227,7 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         name="fundamentals_team",
     )
     fundamentals.description = "financial ratios and valuation"
-    lead = Agent(
-        "lead",
-        "You run an equity research desk. Send each team the goal once, then FINISH.",
-        model=model,
-    )
+    lead = Agent("lead", model=model, prompt=lead_prompt)
     desk = supervisor([market, fundamentals], manager=lead, max_rounds=4, name="desk")
     report = Agent(
         "report",

@@ -354,6 +354,19 @@ async def test_finance_report_reads_every_worker_and_no_manager() -> None:
     assert "return_12m_pct" in report_prompt
 
 
+async def test_finance_lead_is_told_which_teams_have_not_reported() -> None:
+    model = finance_model(["market_team", "fundamentals_team", "FINISH"])
+
+    await run(finance.build(model), finance.GOAL, "invoke")
+
+    lead_prompts = [prompt(c) for c in model.calls if "equity research desk" in system(c)]
+    assert [p.splitlines()[-1] for p in lead_prompts] == [
+        "Teams not reported yet: market_team, fundamentals_team.",
+        "Teams not reported yet: fundamentals_team.",
+        "All teams reported.",
+    ]
+
+
 async def test_finance_lead_that_never_finishes_is_stopped_by_max_rounds() -> None:
     model = finance_model(["market_team"] * 4)
 
