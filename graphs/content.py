@@ -15,7 +15,6 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langgraph.graph import StateGraph
 from pydantic import BaseModel, Field
 
 from orchestra import Agent, AgentResult, Verdict, Workflow, pipeline
@@ -102,7 +101,7 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         max_context_chars=2400,
     )
     fact_checker = Agent("fact_checker", model=model, prompt=fact_check_prompt)
-    flow = pipeline(
+    return pipeline(
         researcher,
         outliner,
         writer,
@@ -111,30 +110,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         retries=1,
         name="content",
     )
-    return _without_blank_edges(flow)
-
-
-def _without_blank_edges(flow: Workflow[Any]) -> Workflow[Any]:
-    """Work around a core bug: `pipeline` adds an edge from "" to the step after a gated one.
-
-    The gate's conditional edge already leads there, so dropping that edge changes nothing
-    else; once the core is fixed this wrapper has nothing to drop.
-    """
-    build_graph = flow._build
-
-    def build_graph_without_blank_edges(graph: StateGraph[Any, Any, Any, Any]) -> None:
-        add_edge = graph.add_edge
-
-        def add_real_edge(
-            start_key: str | list[str], end_key: str
-        ) -> StateGraph[Any, Any, Any, Any]:
-            return graph if start_key == "" else add_edge(start_key, end_key)
-
-        graph.add_edge = add_real_edge  # type: ignore[method-assign]
-        build_graph(graph)
-
-    flow._build = build_graph_without_blank_edges
-    return flow
 
 
 workflow = build()
