@@ -140,7 +140,7 @@ def comment_prompt(style: str) -> Callable[[Any], Sequence[BaseMessage]]:
 
 def assemble(state: Any) -> Review:
     """The posted review: the panel's verdict, who settled it, the winning comment."""
-    tally = state.latest_decision("tally")
+    tally = state.latest_decision("panel.tally")
     arbiter = state.latest_decision("arbiter")
     if tally is not None and tally.choice is not None:
         verdict, decided_by = tally.choice, "majority"

@@ -35,6 +35,7 @@ class Workflow(Generic[StateT]):
         state: The state model (`OrchestraState` or a subclass).
         members: The agents and workflows it coordinates, for introspection.
         build: Adds the nodes and edges to a fresh `StateGraph`.
+        nodes: The names of the nodes the pattern adds itself (gates, merges, tallies).
         description: What it is for, shown to a supervisor choosing among workers.
     """
 
@@ -46,12 +47,14 @@ class Workflow(Generic[StateT]):
         state: type[StateT],
         members: Sequence[Agent | Workflow[Any]],
         build: Callable[[StateGraph[StateT, Any, StateT, StateT]], None],
+        nodes: Sequence[str] = (),
         description: str = "",
     ) -> None:
         self.name = check_name(name, "Workflow")
         self.pattern = pattern
         self.state = state
         self.members = tuple(members)
+        self.nodes = tuple(nodes)
         self.description = description or f"a {pattern} of {', '.join(m.name for m in members)}"
         self._build = build
 
@@ -75,6 +78,15 @@ class Workflow(Generic[StateT]):
         """
         kwargs.setdefault("name", self.name)
         return self.graph().compile(checkpointer=checkpointer, **kwargs)
+
+    def node_names(self) -> list[str]:
+        """Every node name in this workflow's tree: its own, its members', theirs..."""
+        names = list(self.nodes)
+        for member in self.members:
+            names.append(member.name)
+            if isinstance(member, Workflow):
+                names.extend(member.node_names())
+        return names
 
     def walk(self) -> list[Agent | Workflow[Any]]:
         """Every member, depth first, nested workflows included."""

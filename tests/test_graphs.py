@@ -263,7 +263,7 @@ async def test_diligence_runs_one_analyst_per_data_room_source(mode: str) -> Non
     out = await run(diligence.build(model), diligence.GOAL, mode)
 
     sources = diligence.DATA_ROOM["Acme Robotics"]
-    assert choices(out, "split") == [str(len(sources))]
+    assert choices(out, "review.split") == [str(len(sources))]
     analysed = sorted(r.item_index for r in out["results"] if r.agent == "analyst")
     assert analysed == list(range(len(sources)))
     assert agents(out)[0] == "scope"
@@ -296,7 +296,7 @@ async def test_diligence_synthesiser_sees_every_finding() -> None:
 async def test_diligence_on_a_company_not_in_the_data_room_runs_no_analyst() -> None:
     out = await run(diligence.build(diligence_model()), "Due diligence on Zeta Labs.", "invoke")
 
-    assert choices(out, "split") == ["0"]
+    assert choices(out, "review.split") == ["0"]
     assert "analyst" not in agents(out)
     assert "synthesiser" in agents(out)
 
@@ -414,7 +414,7 @@ async def test_code_review_majority_verdict_needs_no_arbiter(mode: str) -> None:
 
     out = await run(code_review.build(model), code_review.GOAL, mode)
 
-    assert choices(out, "tally") == ["block"]
+    assert choices(out, "panel.tally") == ["block"]
     assert "arbiter" not in agents(out)
     assert agents(out)[0] == "lint"
     assert agents(out)[-1] == "review"
@@ -430,7 +430,7 @@ async def test_code_review_three_way_split_is_settled_by_the_arbiter() -> None:
 
     out = await run(code_review.build(model), code_review.GOAL, "invoke")
 
-    assert choices(out, "tally") == [None]
+    assert choices(out, "panel.tally") == [None]
     assert choices(out, "arbiter") == ["request_changes"]
     assert out["output"]["verdict"] == "request_changes"
     assert out["output"]["decided_by"] == "arbiter"
@@ -448,7 +448,7 @@ async def test_code_review_keeps_the_more_actionable_comment() -> None:
 
     out = await run(code_review.build(ScriptedModel(respond=respond)), code_review.GOAL, "invoke")
 
-    assert choices(out, "judge") == ["concise"]
+    assert choices(out, "comment.judge") == ["concise"]
     assert out["output"]["comment"] == "- remove eval"
 
 
@@ -483,7 +483,7 @@ async def test_orders_ships_an_in_stock_low_risk_order(mode: str) -> None:
     ran = agents(out)
     assert ran[0] == "intake"
     assert set(ran[1:4]) == {"inventory", "pricing", "fraud"}
-    assert ran[4:] == ["merge", "checks", "fulfilment"]
+    assert ran[4:] == ["checks.merge", "checks", "fulfilment"]
     # 89 + 2 x 24.50 = 138.00, -10% SPRING10, free shipping, +23% Portuguese VAT.
     assert out["output"] == {
         "action": "ship",

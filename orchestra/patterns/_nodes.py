@@ -195,25 +195,34 @@ def add_member(graph: StateGraph[Any, Any, Any, Any], member: Member) -> str:
     return member.name
 
 
-def check_members(
-    pattern: str, members: Sequence[Any], *, reserved: Sequence[str] = ()
-) -> list[Member]:
-    """Validate a pattern's members: agents or workflows, with distinct names."""
+def check_members(pattern: str, members: Sequence[Any], *, own: Sequence[str] = ()) -> list[Member]:
+    """Validate a pattern's members: agents or workflows, every node name unique.
+
+    Names must be unique across nested workflows too, not only among siblings: decisions
+    and results are found by node name, so an inner `manager` must not be mistaken for an
+    outer one.
+    """
     checked: list[Member] = []
-    seen = set(reserved)
+    seen = set()
+    names = list(own)
     for member in members:
         if not isinstance(member, Agent | Workflow):
             raise DefinitionError(
                 f"{pattern}: members must be Agents or Workflows, got {type(member).__name__}. "
                 "Wrap a function as Agent('name', model=function)."
             )
-        if member.name in seen:
-            raise DefinitionError(
-                f"{pattern}: the name {member.name!r} is used twice; every member and "
-                "decision step of a workflow needs its own name (pass name=... to patterns)."
-            )
-        seen.add(member.name)
         checked.append(member)
+        names.append(member.name)
+        if isinstance(member, Workflow):
+            names.extend(member.node_names())
+    for name in names:
+        if name in seen:
+            raise DefinitionError(
+                f"{pattern}: the name {name!r} is used twice; every agent, workflow and "
+                "decision step needs its own name, nested workflows included (pass name=... "
+                "to patterns, or create a second Agent under another name)."
+            )
+        seen.add(name)
     return checked
 
 

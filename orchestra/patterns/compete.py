@@ -34,6 +34,7 @@ def compete(
     judge: Judge,
     name: str = "compete",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """Run every candidate on the same goal at once; keep the best answer.
 
@@ -42,8 +43,9 @@ def compete(
         judge: An agent that reads every candidate's output and names the winner (through
             structured output over the candidate names) with a reason; or a function
             `(result) -> score` (the highest wins, the first on a tie).
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -54,8 +56,9 @@ def compete(
     check_state(state)
     if len(members) < 2:
         raise DefinitionError("compete: give it at least two candidates.")
-    point = judge.name if isinstance(judge, Agent) else "judge"
-    check_members("compete", members, reserved=[point])
+    point = judge.name if isinstance(judge, Agent) else f"{name}.judge"
+    own = [point]
+    check_members("compete", members, own=own)
     if not isinstance(judge, Agent) and not callable(judge):
         raise DefinitionError("compete: judge must be an Agent or a score function.")
 
@@ -67,7 +70,15 @@ def compete(
         graph.add_edge([m.name for m in members], point)
         graph.add_edge(point, END)
 
-    return Workflow(name=name, pattern="compete", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="compete",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _judge(point: str, judge: Judge, members: list[Member]) -> Any:

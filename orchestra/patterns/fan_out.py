@@ -34,6 +34,7 @@ def fan_out(
     over: str | Callable[[Any], Iterable[Any]] | None = None,
     name: str = "fan_out",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """Run branches in parallel, then merge their outputs into one.
 
@@ -47,8 +48,9 @@ def fan_out(
             `(state, results) -> output` (results in branch or item order). Default: the
             outputs as `{branch: output}`, or as a list with `over`.
         over: A state field holding the items, or a function of the state returning them.
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -64,30 +66,39 @@ def fan_out(
         raise DefinitionError("fan_out: with over=..., give exactly one member to map.")
     if isinstance(over, str) and over not in state.model_fields:
         raise DefinitionError(f"fan_out: the state has no field {over!r} to map over.")
-    merge_name = merge.name if isinstance(merge, Agent) else "merge"
-    check_members("fan_out", [*members, *([merge] if isinstance(merge, Agent) else [])])
-    if merge_name in {m.name for m in members} | {"split"}:
-        raise DefinitionError(f"fan_out: {merge_name!r} is taken; rename the branch.")
+    merge_name = merge.name if isinstance(merge, Agent) else f"{name}.merge"
+    split = f"{name}.split"
+    own = [merge_name, *([split] if over is not None else [])]
+    check_members("fan_out", members, own=own)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         for member in members:
             add_member(graph, member)
-        graph.add_node(merge_name, step_node(merge_name, _merge_step(members, merge, over)))
+        merging = _merge_step(merge_name, split, members, merge, over)
+        graph.add_node(merge_name, step_node(merge_name, merging))
         if over is None:
             for member in members:
                 graph.add_edge(START, member.name)
             graph.add_edge([m.name for m in members], merge_name)
         else:
             worker = members[0].name
-            graph.add_node("split", step_node("split", _split_step(over)))
-            graph.add_edge(START, "split")
+            graph.add_node(split, step_node(split, _split_step(split, over)))
+            graph.add_edge(START, split)
             graph.add_conditional_edges(
-                "split", _sends(worker, merge_name, over), [worker, merge_name]
+                split, _sends(split, worker, merge_name, over), [worker, merge_name]
             )
             graph.add_edge(worker, merge_name)
         graph.add_edge(merge_name, END)
 
-    return Workflow(name=name, pattern="fan_out", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="fan_out",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _items(state: Any, over: str | Callable[[Any], Iterable[Any]]) -> list[Any]:
@@ -99,11 +110,11 @@ def _items(state: Any, over: str | Callable[[Any], Iterable[Any]]) -> list[Any]:
     return list(items)
 
 
-def _split_step(over: str | Callable[[Any], Iterable[Any]]) -> Any:
+def _split_step(split: str, over: str | Callable[[Any], Iterable[Any]]) -> Any:
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
         items = _items(state, over)
         count = len(items)
-        decision = Decision(kind="map", at="split", choice=str(count), detail={"count": count})
+        decision = Decision(kind="map", at=split, choice=str(count), detail={"count": count})
         return {"decisions": [decision]}
         yield  # a step that asks no agent
 
@@ -111,10 +122,10 @@ def _split_step(over: str | Callable[[Any], Iterable[Any]]) -> Any:
 
 
 def _sends(
-    worker: str, merge_name: str, over: str | Callable[[Any], Iterable[Any]]
+    split: str, worker: str, merge_name: str, over: str | Callable[[Any], Iterable[Any]]
 ) -> Callable[[Any], list[Send] | str]:
     def send(state: Any) -> list[Send] | str:
-        decision = state.latest_decision("split")
+        decision = state.latest_decision(split)
         count = int(decision.detail["count"]) if decision else 0
         if count == 0:
             return merge_name
@@ -130,9 +141,11 @@ def _sends(
     return send
 
 
-def _merge_step(members: list[Member], merge: Merge | None, over: Any) -> Any:
+def _merge_step(
+    merge_name: str, split: str, members: list[Member], merge: Merge | None, over: Any
+) -> Any:
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        results = _branch_results(state, members, mapped=over is not None)
+        results = _branch_results(state, split, members, mapped=over is not None)
         update = Update()
         if isinstance(merge, Agent):
             context = [(_label(r, over is not None), r.output) for r in results]
@@ -147,7 +160,9 @@ def _merge_step(members: list[Member], merge: Merge | None, over: Any) -> Any:
             )
         else:
             value = merge(state, results)
-        record = AgentResult(agent="merge", kind="function", model="merge", output=to_json(value))
+        record = AgentResult(
+            agent=merge_name, kind="function", model="merge", output=to_json(value)
+        )
         update.add(AgentCall(result=record, parsed=value))
         return update.as_dict()
 
@@ -158,11 +173,13 @@ def _label(result: AgentResult, mapped: bool) -> str:
     return f"{result.agent}[{result.item_index}]" if mapped else result.agent
 
 
-def _branch_results(state: Any, members: list[Member], *, mapped: bool) -> list[AgentResult]:
+def _branch_results(
+    state: Any, split: str, members: list[Member], *, mapped: bool
+) -> list[AgentResult]:
     if not mapped:
         found = [state.latest(m.name) for m in members]
         return [r for r in found if r is not None]
-    decision = state.latest_decision("split")
+    decision = state.latest_decision(split)
     count = int(decision.detail["count"]) if decision else 0
     by_index: dict[int, AgentResult] = {}
     worker = members[0].name

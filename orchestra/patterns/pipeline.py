@@ -34,6 +34,7 @@ def pipeline(
     retries: int = 1,
     name: str = "pipeline",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """Run `steps` in order, each seeing the outputs of the ones before.
 
@@ -44,8 +45,9 @@ def pipeline(
             `retries` times; then the pipeline stops there, so a bad result does not
             poison the rest of the chain. The verdicts are recorded as decisions.
         retries: How many times a rejected step may run again.
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -60,7 +62,9 @@ def pipeline(
     if retries < 0:
         raise DefinitionError("pipeline: retries must be 0 or more.")
     gates = _gates(members, gate)
-    check_members("pipeline", [*members, *(g for g in gates.values() if isinstance(g, Agent))])
+    checkers = {g.name for g in gates.values() if isinstance(g, Agent)}
+    own = [*(f"{step}.gate" for step in gates), *checkers]
+    check_members("pipeline", members, own=own)
     check_state(state)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
@@ -86,7 +90,15 @@ def pipeline(
         if previous is not None:
             graph.add_edge(previous, END)
 
-    return Workflow(name=name, pattern="pipeline", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="pipeline",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _gates(members: list[Member], gate: Check | Mapping[str, Check] | None) -> dict[str, Check]:

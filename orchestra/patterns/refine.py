@@ -36,6 +36,7 @@ def refine(
     max_rounds: int = 3,
     name: str = "refine",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """Worker, critic, worker again with the critique... until approved or `max_rounds`.
 
@@ -46,8 +47,9 @@ def refine(
         until: Decides approval from the state instead, e.g. a score threshold; required
             when the critic agent has an output schema of its own.
         max_rounds: Most worker attempts; the loop stops there and records why.
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -58,8 +60,9 @@ def refine(
     check_state(state)
     if max_rounds < 1:
         raise DefinitionError("refine: max_rounds must be at least 1.")
-    point = critic.name if isinstance(critic, Agent) else "critic"
-    check_members("refine", members, reserved=[point])
+    point = critic.name if isinstance(critic, Agent) else f"{name}.critic"
+    own = [point]
+    check_members("refine", members, own=own)
     if isinstance(critic, Agent) and critic.output is not None and until is None:
         raise DefinitionError(
             f"refine: critic {critic.name!r} has its own output schema; pass until=... to say "
@@ -77,7 +80,15 @@ def refine(
             point, _after_critique(point), {"revise": worker.name, "done": END}
         )
 
-    return Workflow(name=name, pattern="refine", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="refine",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _critique(

@@ -34,6 +34,7 @@ def router(
     default: str | None = None,
     name: str = "router",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """Send the work to exactly one of `routes`, chosen by a model or by a rule.
 
@@ -45,8 +46,9 @@ def router(
         classify: An agent choosing a label, or a rule `(state) -> label`.
         routes: Route label -> the agent or workflow handling it.
         default: The label to use when the classifier's answer is not a declared label.
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -68,8 +70,9 @@ def router(
     # Several labels may share one handler: it is one node.
     members = check_members("router", list({id(m): m for m in routes.values()}.values()))
     check_state(state)
-    point = classify.name if isinstance(classify, Agent) else "classify"
-    check_members("router", members, reserved=[point])
+    point = classify.name if isinstance(classify, Agent) else f"{name}.classify"
+    own = [point]
+    check_members("router", members, own=own)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         graph.add_node(point, step_node(point, _classify(point, classify, routes, default)))
@@ -81,7 +84,15 @@ def router(
             add_member(graph, member)
             graph.add_edge(member.name, END)
 
-    return Workflow(name=name, pattern="router", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="router",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _classify(

@@ -34,6 +34,7 @@ def supervisor(
     max_rounds: int = 10,
     name: str = "supervisor",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """A manager picks the next worker, sees its work, and picks again until it finishes.
 
@@ -46,8 +47,9 @@ def supervisor(
             through structured output), or a rule `(state) -> worker name | "FINISH"`.
         max_rounds: Most delegations in one activation; then the supervisor finishes and
             records why.
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -61,8 +63,9 @@ def supervisor(
         raise DefinitionError("supervisor: give it at least one worker.")
     if max_rounds < 1:
         raise DefinitionError("supervisor: max_rounds must be at least 1.")
-    lead = manager.name if isinstance(manager, Agent) else "manager"
-    check_members("supervisor", members, reserved=[lead])
+    lead = manager.name if isinstance(manager, Agent) else f"{name}.manager"
+    own = [lead]
+    check_members("supervisor", members, own=own)
     names = [m.name for m in members]
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
@@ -73,7 +76,15 @@ def supervisor(
             add_member(graph, member)
             graph.add_edge(member.name, lead)
 
-    return Workflow(name=name, pattern="supervisor", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="supervisor",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _manage(

@@ -37,6 +37,7 @@ def vote(
     tie_break: TieBreak | None = None,
     name: str = "vote",
     state: type[OrchestraState] = OrchestraState,
+    description: str = "",
 ) -> Workflow[Any]:
     """Ask every voter; the answer with the most votes wins if it meets the quorum.
 
@@ -49,8 +50,9 @@ def vote(
         tie_break: When no answer wins: a judge agent choosing among the tied answers, a
             function `(state, tally) -> answer`, or `"escalate"` to ask a human (a
             LangGraph `interrupt`; resume with the answer). None records no consensus.
-        name: The workflow's name.
+        name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
+        description: What it is for, shown to a supervisor choosing among workers.
 
     Example:
         ```python
@@ -74,27 +76,40 @@ def vote(
     breaker = (
         tie_break.name
         if isinstance(tie_break, Agent)
-        else "escalate"
+        else f"{name}.escalate"
         if tie_break == "escalate"
         else None
     )
-    check_members("vote", members, reserved=["tally", *([breaker] if breaker else [])])
+    tally = f"{name}.tally"
+    own = [tally, *([breaker] if breaker else [])]
+    check_members("vote", members, own=own)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         for member in members:
             add_member(graph, member)
             graph.add_edge(START, member.name)
         rule = tie_break if callable(tie_break) and not isinstance(tie_break, Agent) else None
-        graph.add_node("tally", step_node("tally", _tally(members, key, quorum, rule)))
-        graph.add_edge([m.name for m in members], "tally")
+        graph.add_node(tally, step_node(tally, _tally(tally, members, key, quorum, rule)))
+        graph.add_edge([m.name for m in members], tally)
         if breaker is None:
-            graph.add_edge("tally", END)
+            graph.add_edge(tally, END)
             return
-        graph.add_node(breaker, step_node(breaker, _break_tie(breaker, tie_break, members, key)))
-        graph.add_conditional_edges("tally", _needs_tie_break, {"tie": breaker, "decided": END})
+        breaking = _break_tie(breaker, tally, tie_break, members, key)
+        graph.add_node(breaker, step_node(breaker, breaking))
+        graph.add_conditional_edges(
+            tally, _needs_tie_break(tally), {"tie": breaker, "decided": END}
+        )
         graph.add_edge(breaker, END)
 
-    return Workflow(name=name, pattern="vote", state=state, members=members, build=build)
+    return Workflow(
+        name=name,
+        pattern="vote",
+        state=state,
+        members=members,
+        build=build,
+        nodes=own,
+        description=description,
+    )
 
 
 def _votes(state: Any, members: list[Member], key: Any) -> tuple[dict[str, str], dict[str, Any]]:
@@ -112,6 +127,7 @@ def _votes(state: Any, members: list[Member], key: Any) -> tuple[dict[str, str],
 
 
 def _tally(
+    point: str,
     members: list[Member],
     key: Any,
     quorum: float | int,
@@ -128,7 +144,7 @@ def _tally(
         update.decisions.append(
             Decision(
                 kind="vote",
-                at="tally",
+                at=point,
                 choice=winner,
                 reason=reason,
                 detail=tally.model_dump(),
@@ -141,14 +157,18 @@ def _tally(
     return run
 
 
-def _needs_tie_break(state: Any) -> str:
-    decision = state.latest_decision("tally")
-    return "decided" if decision is not None and decision.choice is not None else "tie"
+def _needs_tie_break(tally: str) -> Callable[[Any], str]:
+    def route(state: Any) -> str:
+        decision = state.latest_decision(tally)
+        return "decided" if decision is not None and decision.choice is not None else "tie"
+
+    route.__name__ = "tied"
+    return route
 
 
-def _break_tie(point: str, tie_break: Any, members: list[Member], key: Any) -> Any:
+def _break_tie(point: str, tally_node: str, tie_break: Any, members: list[Member], key: Any) -> Any:
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        tally = Tally.model_validate(state.latest_decision("tally").detail)
+        tally = Tally.model_validate(state.latest_decision(tally_node).detail)
         _, outputs = _votes(state, members, key)
         update = Update()
         valid = True

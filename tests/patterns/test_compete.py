@@ -75,9 +75,9 @@ def test_the_graph_runs_candidates_in_parallel_into_the_judge() -> None:
     assert edges == {
         ("__start__", "a"),
         ("__start__", "b"),
-        ("a", "judge"),
-        ("b", "judge"),
-        ("judge", "__end__"),
+        ("a", "compete.judge"),
+        ("b", "compete.judge"),
+        ("compete.judge", "__end__"),
     }
 
 

@@ -107,7 +107,7 @@ def test_mapping_over_no_items_goes_straight_to_the_merge() -> None:
     final = flow.compile().invoke({"goal": "g", "sources": []})
 
     assert final["output"] == []
-    assert [r.agent for r in final["results"]] == ["merge"]
+    assert [r.agent for r in final["results"]] == ["fan_out.merge"]
 
 
 def test_user_fields_written_by_parallel_branches_merge_through_their_reducer() -> None:
@@ -165,11 +165,11 @@ def test_the_mapped_graph_splits_to_the_worker_and_the_merge() -> None:
 
     edges = {(e.source, e.target) for e in graph.edges}
     assert edges == {
-        ("__start__", "split"),
-        ("split", "w"),
-        ("split", "merge"),
-        ("w", "merge"),
-        ("merge", "__end__"),
+        ("__start__", "fan_out.split"),
+        ("fan_out.split", "w"),
+        ("fan_out.split", "fan_out.merge"),
+        ("w", "fan_out.merge"),
+        ("fan_out.merge", "__end__"),
     }
 
 
@@ -179,7 +179,7 @@ def test_the_mapped_graph_splits_to_the_worker_and_the_merge() -> None:
         (lambda: fan_out(), "at least one branch"),
         (lambda: fan_out(scripted_agent("a"), scripted_agent("b"), over="goal"), "exactly one"),
         (lambda: fan_out(scripted_agent("a"), over="nope"), "no field 'nope'"),
-        (lambda: fan_out(scripted_agent("merge")), "taken"),
+        (lambda: fan_out(scripted_agent("a"), merge=scripted_agent("a")), "used twice"),
     ],
 )
 def test_bad_definitions_fail_when_built(build: Any, message: str) -> None:

@@ -89,7 +89,7 @@ def test_a_rule_can_be_the_manager() -> None:
     final = team.compile().invoke({"goal": "g"})
 
     assert [r.agent for r in final["results"]] == ["write"]
-    assert [d.at for d in final["decisions"]] == ["manager", "manager"]
+    assert [d.at for d in final["decisions"]] == ["supervisor.manager"] * 2
 
 
 def test_a_rule_naming_an_unknown_worker_fails_with_the_valid_names() -> None:
@@ -189,3 +189,30 @@ def test_the_graph_has_an_edge_to_every_worker_and_back() -> None:
 def test_max_rounds_below_one_is_rejected() -> None:
     with pytest.raises(DefinitionError, match="max_rounds"):
         supervisor([scripted_agent("a")], manager=manager(), max_rounds=0)
+
+
+def test_names_must_be_unique_across_nested_workflows() -> None:
+    inner = supervisor([scripted_agent("worker")], manager=lambda s: "FINISH", name="inner")
+
+    with pytest.raises(DefinitionError, match="'worker' is used twice"):
+        supervisor([inner, scripted_agent("worker")], manager=lambda s: "inner")
+
+
+def test_nested_rule_managers_keep_their_own_rounds() -> None:
+    inner = supervisor(
+        [scripted_agent("worker", *["w"] * 10)],
+        manager=lambda state: (
+            "worker"
+            if state.latest_decision("inner.manager") is None
+            or state.latest_decision("inner.manager").choice == "FINISH"
+            else "FINISH"
+        ),
+        name="inner",
+    )
+    outer = supervisor([inner], manager=lambda state: "inner", max_rounds=2, name="outer")
+
+    final = outer.compile().invoke({"goal": "g"})
+
+    outer_rounds = [(d.choice, d.round) for d in final["decisions"] if d.at == "outer.manager"]
+    assert outer_rounds == [("inner", 1), ("inner", 2), ("FINISH", 3)]
+    assert [r.agent for r in final["results"] if r.kind == "model"] == ["worker", "worker"]

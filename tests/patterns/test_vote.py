@@ -70,7 +70,7 @@ def test_a_tie_is_escalated_to_a_human_and_the_run_resumes_with_the_answer() -> 
 
     (question,) = paused["__interrupt__"]
     assert question.value["options"] == ["approve", "reject"]
-    assert app.get_state(config).next == ("escalate",)
+    assert app.get_state(config).next == ("vote.escalate",)
 
     final = app.invoke(Command(resume="reject"), config)
 
@@ -130,9 +130,9 @@ def test_the_graph_goes_from_the_tally_to_the_tie_break_only_on_a_tie() -> None:
 
     edges = {(e.source, e.target, e.data) for e in panel.compile().get_graph().edges}
 
-    assert ("tally", "escalate", "tie") in edges
-    assert ("tally", "__end__", "decided") in edges
-    assert ("a", "tally", None) in edges
+    assert ("vote.tally", "vote.escalate", "tie") in edges
+    assert ("vote.tally", "__end__", "decided") in edges
+    assert ("a", "vote.tally", None) in edges
 
 
 @pytest.mark.parametrize("quorum", [0, 1.5, 4, True, -1])
