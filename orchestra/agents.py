@@ -76,7 +76,9 @@ class Agent:
         tools: LangChain tools the model may call before answering.
         reads: Names of the agents whose latest outputs the prompt shows (default: all).
         writes: A state field that also receives the typed output.
-        prompt: A function `(state) -> messages` replacing the default prompt.
+        prompt: A function `(state) -> messages` replacing the default prompt, including
+            what a pattern adds to a deciding agent's instructions (a supervisor's roster, a
+            router's labels): such a prompt must name the options itself.
         description: What the agent is for, shown to supervisors choosing a worker.
         max_tool_rounds: Bound on model -> tool -> model rounds in one call.
         structured_retries: Extra attempts when structured output does not validate.

@@ -125,19 +125,36 @@ def workflow_node(workflow: Workflow[Any]) -> RunnableCallable:
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
         started, clock = time.time(), time.perf_counter()
-        final = graph.invoke(_values(state, fields), config)
+        final = graph.invoke(_inputs(workflow, state, fields), config)
         return _delta(workflow, state, final, started, clock)
 
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
         started, clock = time.time(), time.perf_counter()
-        final = await graph.ainvoke(_values(state, fields), config)
+        final = await graph.ainvoke(_inputs(workflow, state, fields), config)
         return _delta(workflow, state, final, started, clock)
 
     return RunnableCallable(run, arun, name=workflow.name, trace=False)
 
 
-def _values(state: Any, fields: list[str]) -> dict[str, Any]:
-    return {name: getattr(state, name) for name in fields if hasattr(state, name)}
+def _inputs(workflow: Workflow[Any], state: Any, fields: list[str]) -> dict[str, Any]:
+    """The subgraph's input: the parent's values, plus any feedback on the team's last work.
+
+    A check that rejects a nested workflow judges the team's summary record, which no agent
+    inside wrote; relaying the feedback to the latest result of each agent in the team lets
+    their prompts show it.
+    """
+    values = {name: getattr(state, name) for name in fields if hasattr(state, name)}
+    feedback = state.feedback_for(workflow.name) if isinstance(state, OrchestraState) else None
+    if feedback:
+        relays = [
+            Decision(
+                kind="feedback", at=workflow.name, about=latest.id, rejected=True, reason=feedback
+            )
+            for member in workflow.walk()
+            if isinstance(member, Agent) and (latest := state.latest(member.name)) is not None
+        ]
+        values["decisions"] = [*values.get("decisions", ()), *relays]
+    return values
 
 
 def _delta(

@@ -120,7 +120,7 @@ def _gate_node(gate_node: str, step: str, check: Check, retries: int) -> Any:
         result = state.latest(step)
         update = Update()
         if checker is not None:
-            call = yield Ask(checker, context=[(step, result.output)], kind="control")
+            call = yield Ask(checker, kind="control")
             update.add(call, output=False)
             verdict = to_verdict(call.parsed)
         else:

@@ -164,3 +164,32 @@ def test_a_typed_output_is_written_to_the_declared_state_field() -> None:
 def test_bad_definitions_fail_when_built_with_a_clear_message(build: Any, message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         build()
+
+
+def test_a_gate_on_a_nested_workflow_sends_its_feedback_to_the_agents_inside() -> None:
+    writer_model = ScriptedModel(replies=["short", "a much longer draft"])
+    drafting = pipeline(Agent("writer", "Write.", model=writer_model), name="drafting")
+    flow = pipeline(
+        drafting,
+        gate={"drafting": lambda state, result: "" if len(result.output) > 5 else "too short"},
+    )
+
+    final = flow.compile().invoke({"goal": "g"})
+
+    assert "too short" in writer_model.calls[1][-1].text
+    assert final["output"] == "a much longer draft"
+
+
+def test_a_checker_agent_sees_the_earlier_work_as_well_as_the_checked_step() -> None:
+    checker_model = ScriptedModel(replies=[{"passed": True}])
+    flow = pipeline(
+        scripted_agent("research", "notes: 3 dams"),
+        scripted_agent("write", "article"),
+        gate={"write": Agent("fact_check", "Check facts.", model=checker_model)},
+    )
+
+    flow.compile().invoke({"goal": "g"})
+
+    prompt = checker_model.calls[0][-1].text
+    assert "notes: 3 dams" in prompt
+    assert "### write\narticle" in prompt
