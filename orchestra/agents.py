@@ -38,6 +38,9 @@ PromptBuilder = Callable[[Any], Sequence[BaseMessage]]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 RESERVED_NAMES = frozenset({"FINISH", "START", "END", "__start__", "__end__"})
+_NOT_SHOWN = frozenset({"workflow", "control"})
+"""Record kinds left out of prompts: team summaries repeat their members; decisions are
+not work."""
 
 
 def check_name(name: str, what: str) -> str:
@@ -164,7 +167,13 @@ class Agent:
             parts.append(f"Your item:\n{render(item)}")
         shown = context if context is not None else self._earlier_outputs(state)
         if shown:
-            blocks = [f"### {label}\n{self._cut(render(out))}" for label, out in shown]
+            limit = self.max_context_chars
+            blocks = []
+            for label, out in shown:
+                text = out if isinstance(out, str) else render(out)
+                if len(text) > limit:
+                    text = text[:limit] + " … [cut]"
+                blocks.append(f"### {label}\n{text}")
             parts.append("Work so far:\n\n" + "\n\n".join(blocks))
         feedback = state.feedback_for(self.name) if isinstance(state, OrchestraState) else None
         if feedback:
@@ -174,18 +183,12 @@ class Agent:
 
     def _earlier_outputs(self, state: Any) -> list[tuple[str, Any]]:
         latest: dict[str, Any] = {}
+        reads = self.reads
         for result in getattr(state, "results", ()):
-            if result.kind in ("workflow", "control"):
-                continue
-            if self.reads is not None and result.agent not in self.reads:
+            if result.kind in _NOT_SHOWN or (reads is not None and result.agent not in reads):
                 continue
             latest[result.agent] = result.output
         return list(latest.items())
-
-    def _cut(self, text: str) -> str:
-        if len(text) <= self.max_context_chars:
-            return text
-        return text[: self.max_context_chars] + " … [cut]"
 
     # -- calls ----------------------------------------------------------------------
 
@@ -457,16 +460,14 @@ def _as_ai(message: Any) -> AIMessage:
 
 
 def _usage(replies: Sequence[AIMessage]) -> Usage:
-    total = Usage()
+    sent = received = total = 0
     for reply in replies:
         meta = reply.usage_metadata
         if meta:
-            total = total + Usage(
-                input_tokens=meta.get("input_tokens", 0),
-                output_tokens=meta.get("output_tokens", 0),
-                total_tokens=meta.get("total_tokens", 0),
-            )
-    return total
+            sent += meta.get("input_tokens", 0)
+            received += meta.get("output_tokens", 0)
+            total += meta.get("total_tokens", 0)
+    return Usage(input_tokens=sent, output_tokens=received, total_tokens=total)
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -488,10 +489,10 @@ def model_label(model: Any) -> str | None:
 
 def to_json(value: Any) -> Any:
     """`value` in JSON shape (pydantic models dumped), so records never need pickle."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
     try:
         return json.loads(json.dumps(value, default=_json_default))
     except (TypeError, ValueError):
