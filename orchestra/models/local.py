@@ -336,7 +336,7 @@ class LocalModelServer:
                     f"the local model server exited with code {code} while starting; "
                     f"last lines of {self.log_path}:\n{log}"
                 )
-            if _answers(info):
+            if _serves_model(info):
                 return True
             time.sleep(0.1)
         raise LocalModelStartError(
@@ -359,7 +359,7 @@ class LocalModelServer:
             return None
         except (OSError, ValueError):
             info = None
-        if info is None or not _is_llama_server(info.pid, info.port):
+        if info is None or not _is_llama_server(info):
             self.state_path.unlink(missing_ok=True)
             return None
         return info
@@ -388,20 +388,36 @@ def _free_port() -> int:
         return port
 
 
-def _answers(info: LocalServerInfo, timeout: float = 2.0) -> bool:
-    """True when the server on ``info.port`` lists ``info.model``."""
+def _get_json(url: str, timeout: float) -> object:
     # No proxy: the server is on loopback, and a proxy from the environment
-    # would turn a healthy local server into a failed health check.
+    # would turn a healthy local server into a failed check.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"{info.base_url}/models", timeout=timeout) as response:
-            payload = json.loads(response.read())
+        with opener.open(url, timeout=timeout) as response:
+            return json.loads(response.read())
     except (OSError, ValueError):
-        return False
+        return None
+
+
+def _serves_model(info: LocalServerInfo, timeout: float = 2.0) -> bool:
+    """True when the server lists ``info.model``: it has loaded the model and is ready."""
+    payload = _get_json(f"{info.base_url}/models", timeout)
     models = payload.get("data") if isinstance(payload, dict) else None
     return isinstance(models, list) and any(
         isinstance(entry, dict) and entry.get("id") == info.model for entry in models
     )
+
+
+def _answers(info: LocalServerInfo, timeout: float = 2.0) -> bool:
+    """True when the server on ``info.port`` answers HTTP as llama.cpp's server.
+
+    Not /v1/models: it waits for the model lock, so it hangs while a generation
+    runs, and a busy server would be taken for a dead one. The OpenAPI document
+    is served by the web framework, without that lock.
+    """
+    payload = _get_json(f"http://{info.host}:{info.port}/openapi.json", timeout)
+    paths = payload.get("paths") if isinstance(payload, dict) else None
+    return isinstance(paths, dict) and "/v1/chat/completions" in paths
 
 
 def _alive(pid: int) -> bool:
@@ -438,14 +454,15 @@ def _command_line(pid: int) -> list[str] | None:
     return result.stdout.split() or None
 
 
-def _is_llama_server(pid: int, port: int) -> bool:
-    """True when ``pid`` is alive and is a llama.cpp server listening on ``port``."""
-    if not _alive(pid):
+def _is_llama_server(info: LocalServerInfo) -> bool:
+    """True when ``info.pid`` is alive and is a llama.cpp server of ``info.model`` on its port."""
+    if not _alive(info.pid):
         return False
-    args = _command_line(pid)
+    args = _command_line(info.pid)
     if not args or "llama_cpp.server" not in args:
         return False
-    return any(a == "--port" and b == str(port) for a, b in itertools.pairwise(args))
+    options = set(itertools.pairwise(args))
+    return ("--port", str(info.port)) in options and ("--model_alias", info.model) in options
 
 
 def _stop(pid: int) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from orchestra.errors import LocalModelNotInstalledError
-from orchestra.models import LocalModelServer, LocalServerInfo
+from orchestra.models import DEFAULT_LOCAL_MODEL, LocalModelServer, LocalServerInfo
 
 
 def _served_models(info: LocalServerInfo) -> list[str]:
@@ -60,7 +60,10 @@ def bystander() -> Iterator[subprocess.Popen[bytes]]:
 def impostor() -> Iterator[subprocess.Popen[bytes]]:
     """A live process whose command line looks like our server on port 9 but serves nothing."""
     process = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(120)", "llama_cpp.server", "--port", "9"]
+        [
+            *(sys.executable, "-c", "import time; time.sleep(120)", "llama_cpp.server"),
+            *("--port", "9", "--model_alias", DEFAULT_LOCAL_MODEL),
+        ]
     )
     yield process
     process.kill()
@@ -198,7 +201,7 @@ def test_up_after_the_server_was_killed_starts_a_new_one(
 
 
 @pytest.mark.local_model
-def test_down_stops_a_server_in_the_middle_of_a_long_generation(
+def test_a_busy_server_is_reused_and_down_stops_it_mid_generation(
     fresh_server: LocalModelServer,
 ) -> None:
     info = fresh_server.up()
@@ -224,6 +227,7 @@ def test_down_stops_a_server_in_the_middle_of_a_long_generation(
     generation.start()
     time.sleep(1.5)  # let the generation get going
 
+    assert LocalModelServer(home=fresh_server.home).up() == info
     started = time.monotonic()
     fresh_server.down()
 
