@@ -1,6 +1,13 @@
-"""Chat models for agents: the one the environment names, or the embedded local model."""
+"""Chat models for agents: the one the environment names, or the embedded local model.
+
+Names from `resolve` load on first use: they import LangChain and the OpenAI
+client (seconds), which `orchestra model status` and friends do not need.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from orchestra.models.local import (
     DEFAULT_LOCAL_MODEL,
@@ -9,13 +16,15 @@ from orchestra.models.local import (
     local_model_unavailable_reason,
     orchestra_home,
 )
-from orchestra.models.resolve import (
-    ModelEndpoint,
-    chat_model,
-    default_model,
-    local_model,
-    resolve_endpoint,
-)
+
+if TYPE_CHECKING:
+    from orchestra.models.resolve import (
+        ModelEndpoint,
+        chat_model,
+        default_model,
+        local_model,
+        resolve_endpoint,
+    )
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
@@ -29,3 +38,19 @@ __all__ = [
     "orchestra_home",
     "resolve_endpoint",
 ]
+
+# Public name -> module that defines it, imported when the name is first used.
+_LAZY = {
+    "ModelEndpoint": "orchestra.models.resolve",
+    "chat_model": "orchestra.models.resolve",
+    "default_model": "orchestra.models.resolve",
+    "local_model": "orchestra.models.resolve",
+    "resolve_endpoint": "orchestra.models.resolve",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
