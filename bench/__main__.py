@@ -1,4 +1,14 @@
-"""Run every benchmark and print ratios against plain LangGraph."""
+"""Run every benchmark and print one line each."""
+
+from __future__ import annotations
+
+from bench import local_model
+
+
+def main() -> None:
+    """Run the benchmarks in turn."""
+    local_model.main()
+
 
 if __name__ == "__main__":
-    print("no benchmarks yet")
+    main()
