@@ -3,7 +3,7 @@
 ``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` or ``ORCHESTRA_MODEL`` set: a `ChatOpenAI`
 configured from them (OpenAI, or any OpenAI-compatible server). None set, or
 ``ORCHESTRA_MODEL=local``: the embedded local model, started on demand, with a
-one-line notice on stderr saying which model is serving.
+one-line notice on stderr (once per process) saying which model is serving.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 """The model used with ``OPENAI_API_KEY`` when ``ORCHESTRA_MODEL`` does not name one."""
 
 _LOCAL = "local"
+# Servers already announced on stderr by this process: a workflow builds one
+# model per agent, and the notice is worth reading once.
+_ANNOUNCED: set[tuple[int, str]] = set()
 # OpenAI-compatible servers other than OpenAI mostly ignore the newer
 # `max_completion_tokens`; llama.cpp does, and would generate until the context is full.
 _LEGACY_MAX_TOKENS_SOURCES = ("openai-compatible", "local")
@@ -186,7 +189,8 @@ def local_model(
 
 def _local_endpoint(server: LocalModelServer, notice: bool) -> ModelEndpoint:
     info = server.up()
-    if notice:
+    if notice and (info.pid, info.base_url) not in _ANNOUNCED:
+        _ANNOUNCED.add((info.pid, info.base_url))
         print(
             f"orchestra: using the local model {info.model} at {info.base_url} "
             f"(pid {info.pid}; stop it with `orchestra model down`; set OPENAI_API_KEY "

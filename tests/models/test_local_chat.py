@@ -36,6 +36,17 @@ def test_plain_chat_answers_with_text_and_usage_metadata(local_server: LocalMode
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
 
 
+async def test_async_chat_answers_with_usage_metadata(local_server: LocalModelServer) -> None:
+    model = local_model(server=local_server, max_tokens=12, notice=False)
+
+    reply = await model.ainvoke("Name one colour.")
+
+    assert isinstance(reply.content, str)
+    assert reply.content.strip()
+    assert reply.usage_metadata is not None
+    assert 0 < reply.usage_metadata["output_tokens"] <= 12
+
+
 def test_max_tokens_bounds_the_generation(local_server: LocalModelServer) -> None:
     model = local_model(server=local_server, max_tokens=4, notice=False)
 
@@ -77,9 +88,10 @@ def test_default_model_without_configuration_uses_the_local_server_and_says_so(
     assert running is not None
 
     reply = default_model(max_tokens=8).invoke("Say hi.")
+    default_model(max_tokens=8)
 
     notice = capsys.readouterr().err
-    assert notice.count("\n") == 1
+    assert notice.count("\n") == 1, "expected one notice line, once per process"
     assert running.model in notice
     assert running.base_url in notice
     assert reply.usage_metadata is not None
