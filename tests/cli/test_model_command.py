@@ -63,3 +63,20 @@ def test_model_up_without_a_model_fails_with_what_to_do(tmp_path: Path) -> None:
     assert code == 1
     assert out["error_type"] == "LocalModelNotInstalledError"
     assert missing in out["error"]
+
+
+@pytest.mark.local_model
+def test_concurrent_model_up_starts_one_server(local_model_installed: None, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORCHESTRA_HOME": str(home)}
+    command = [sys.executable, "-m", "orchestra", "model", "up", "--json"]
+    try:
+        racers = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        ]
+        results = [json.loads(racer.communicate(timeout=120)[0]) for racer in racers]
+
+        assert results[0]["pid"] == results[1]["pid"]
+        assert sorted(result["started"] for result in results) == [False, True]
+    finally:
+        orchestra(home, "model", "down", "--json")
