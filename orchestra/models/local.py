@@ -56,7 +56,7 @@ _PACKAGED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Modules the server imports: llama_cpp itself and its `[server]` extra.
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
 _INSTALL_HINT = (
-    "run `make local` (builds llama.cpp portably, ~5-10 minutes the first time), "
+    "run `make local` (builds llama.cpp portably, 10-20 minutes the first time), "
     "or see README 'Models' for the pip commands; or set OPENAI_API_KEY / OPENAI_BASE_URL "
     "to use another OpenAI-compatible server"
 )
