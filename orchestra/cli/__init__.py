@@ -1,0 +1,7 @@
+"""The ``orchestra`` command line."""
+
+from __future__ import annotations
+
+from orchestra.cli.app import app, main
+
+__all__ = ["app", "main"]

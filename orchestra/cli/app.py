@@ -1,0 +1,22 @@
+"""The root ``orchestra`` command; each group of subcommands lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestra.cli.model import model_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="orchestra",
+    help="Teams of AI agents as durable, resumable LangGraph workflows.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(model_app, name="model")
+
+
+def main() -> None:
+    """Entry point of the ``orchestra`` console script."""
+    app()
