@@ -23,17 +23,20 @@ from orchestra.workflow import Workflow
 __all__ = ["Progress", "RunOutcome", "arun", "run"]
 
 Durability = Literal["sync", "async", "exit"]
+_MODES: list[Any] = ["updates", "tasks"]
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What one finished step added: the calls it made and the decisions it took."""
+    """A step started, or finished with the calls it made and the decisions it took."""
 
     node: str
     path: tuple[str, ...]
     """Where the node sits: the names of the nested workflows around it, outermost first."""
     results: tuple[AgentResult, ...] = ()
     decisions: tuple[Decision, ...] = ()
+    started: bool = False
+    """True for the event sent when the step begins (it has no records yet)."""
 
 
 @dataclass
@@ -72,10 +75,16 @@ class _Reporter:
         self.interrupts: list[Interrupt] = []
 
     def take(self, chunk: Any) -> None:
-        namespace, updates = chunk
+        namespace, mode, data = chunk
+        path = tuple(part.split(":", 1)[0] for part in namespace)
+        if mode == "tasks":
+            # A task event without a result is the start of a step.
+            if self.on_progress is not None and "result" not in data:
+                self.on_progress(Progress(data["name"], path, started=True))
+            return
+        updates = data
         if not isinstance(updates, dict):
             return
-        path = tuple(part.split(":", 1)[0] for part in namespace)
         for node, update in updates.items():
             if node == "__interrupt__":
                 if not path:
@@ -148,7 +157,7 @@ def run(
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer)
     reporter = _Reporter(on_progress)
     for chunk in app.stream(
-        payload, config, stream_mode="updates", subgraphs=True, durability=durability
+        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
     ):
         reporter.take(chunk)
     return _outcome(app, config, reporter)
@@ -168,7 +177,7 @@ async def arun(
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer)
     reporter = _Reporter(on_progress)
     async for chunk in app.astream(
-        payload, config, stream_mode="updates", subgraphs=True, durability=durability
+        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
     ):
         reporter.take(chunk)
     return _outcome(app, config, reporter)

@@ -22,7 +22,7 @@ def test_progress_reports_each_call_once_with_where_it_ran() -> None:
 
     outcome = run(flow, "write", on_progress=events.append)
 
-    reported = [(e.path, r.agent) for e in events for r in e.results]
+    reported = [(e.path, r.agent) for e in events if not e.started for r in e.results]
     assert reported == [
         ((), "lead"),
         (("drafting",), "draft"),
@@ -68,4 +68,20 @@ async def test_arun_reports_the_same_progress_as_run() -> None:
     outcome = await arun(flow, "g", on_progress=events.append)
 
     assert [r.agent for e in events for r in e.results] == ["a", "b"]
+    assert [e.node for e in events if e.started] == ["a", "b"]
     assert outcome.output == "2"
+
+
+def test_each_step_is_reported_when_it_starts_and_when_it_ends() -> None:
+    events: list[Progress] = []
+
+    run(
+        pipeline(scripted_agent("a", "1"), scripted_agent("b", "2")), "g", on_progress=events.append
+    )
+
+    assert [(e.node, e.started) for e in events] == [
+        ("a", True),
+        ("a", False),
+        ("b", True),
+        ("b", False),
+    ]
