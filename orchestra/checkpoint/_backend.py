@@ -1,0 +1,102 @@
+"""The backend interface: run a plan in one transaction, sync or async; and picking one by URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
+
+from orchestra.checkpoint._plans import Outcome, Plan
+from orchestra.errors import InvalidDatabaseURLError
+
+if TYPE_CHECKING:
+    # sqlalchemy.ext.asyncio needs greenlet, which only the postgres extra installs.
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["Backend", "EngineOptions", "Synchronous", "adrive", "drive", "open_backend"]
+
+T = TypeVar("T")
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Tuning shared by the backends; each reads the fields that apply to it."""
+
+    synchronous: Synchronous = "NORMAL"
+    busy_timeout: float = 30.0
+    pool_size: int = 5
+    max_overflow: int = 10
+    prepared_statements: bool = True
+
+
+class Backend(Protocol):
+    """Runs plans against one database."""
+
+    dialect: str
+    engine: Engine
+
+    def run(self, plan: Plan[T], *, write: bool) -> T: ...
+
+    async def arun(self, plan: Plan[T], *, write: bool) -> T: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def drive(conn: Connection, plan: Plan[T]) -> T:
+    """Run `plan` on `conn`, feeding each step's outcome back into it."""
+    try:
+        step = next(plan)
+        while True:
+            result = conn.execute(step.statement, step.params)
+            rows = result.all() if result.returns_rows else []
+            step = plan.send(Outcome(rows, result.rowcount))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def adrive(conn: AsyncConnection, plan: Plan[T]) -> T:
+    """`drive` for an async connection."""
+    try:
+        step = next(plan)
+        while True:
+            result = await conn.execute(step.statement, step.params)
+            rows = result.all() if result.returns_rows else []
+            step = plan.send(Outcome(rows, result.rowcount))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def open_backend(url: str | URL | Engine, options: EngineOptions) -> Backend:
+    """The backend for a database URL (or an existing SQLAlchemy Engine).
+
+    Raises:
+        InvalidDatabaseURLError: not a SQLite file or a PostgreSQL database.
+    """
+    engine = url if isinstance(url, Engine) else None
+    try:
+        parsed = engine.url if engine is not None else make_url(url)  # type: ignore[arg-type]
+    except ArgumentError as exc:
+        raise InvalidDatabaseURLError(
+            f"{url!r} is not a database URL: use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host/dbname"
+        ) from exc
+    backend_name = parsed.get_backend_name()
+    if backend_name == "sqlite":
+        from orchestra.checkpoint.sqlite import SQLiteBackend
+
+        return SQLiteBackend(parsed, options, engine=engine)
+    if backend_name == "postgresql":
+        from orchestra.checkpoint.postgres import PostgresBackend
+
+        return PostgresBackend(parsed, options, engine=engine)
+    raise InvalidDatabaseURLError(
+        f"checkpoint database {parsed.render_as_string(hide_password=True)!r} is not supported: "
+        "use sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/dbname"
+    )

@@ -1,0 +1,114 @@
+"""SQLite tuning: WAL, busy timeout, `synchronous`, and one writer connection.
+
+All writes of a saver go through a single connection behind a lock, and begin
+with `BEGIN IMMEDIATE`, so writers queue instead of failing with "database is
+locked". Readers use pooled connections, which WAL lets run beside the writer.
+Async calls run the same code on a worker thread: sqlite3 is a blocking
+library (aiosqlite is also a thread), and sharing the writer between sync and
+async callers is what keeps it to one writer per saver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL
+
+from orchestra.checkpoint._backend import EngineOptions, drive
+from orchestra.checkpoint._plans import Plan
+from orchestra.checkpoint._statements import json_serializer
+from orchestra.errors import InvalidDatabaseURLError
+
+__all__ = ["SQLiteBackend"]
+
+T = TypeVar("T")
+
+_SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+_WRITER = "orchestra_writer"
+
+
+class SQLiteBackend:
+    """Runs plans on a SQLite file."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: URL, options: EngineOptions, *, engine: Engine | None = None) -> None:
+        database = url.database or ""
+        if database in ("", ":memory:") or url.query.get("mode") == "memory":
+            raise InvalidDatabaseURLError(
+                "an in-memory SQLite database is not durable and is private to one "
+                "connection: use a file (sqlite:///checkpoints/orchestra.db), or LangGraph's "
+                "InMemorySaver for throwaway state"
+            )
+        if options.synchronous not in _SYNCHRONOUS:
+            raise InvalidDatabaseURLError(
+                f"synchronous={options.synchronous!r} is not a SQLite level: use one of "
+                f"{', '.join(sorted(_SYNCHRONOUS))}"
+            )
+        if not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self._options = options
+        self.engine = engine or create_engine(
+            url.set(drivername="sqlite+pysqlite"),
+            pool_size=options.pool_size,
+            max_overflow=options.max_overflow,
+            connect_args={"check_same_thread": False, "timeout": options.busy_timeout},
+            json_serializer=json_serializer,
+        )
+        event.listen(self.engine, "connect", self._on_connect)
+        event.listen(self.engine, "begin", _on_begin)
+        self._writer_lock = threading.Lock()
+        self._writer: Connection | None = None
+
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" event issues
+        # BEGIN itself, so the writer can ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock another
+            # process may hold.
+            cursor.execute(f"PRAGMA busy_timeout = {int(self._options.busy_timeout * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # Interpolated, but only ever one of the names in _SYNCHRONOUS.
+            cursor.execute(f"PRAGMA synchronous = {self._options.synchronous}")
+        finally:
+            cursor.close()
+
+    def _writer_connection(self) -> Connection:
+        if self._writer is None or self._writer.closed or self._writer.invalidated:
+            self._writer = self.engine.connect().execution_options(**{_WRITER: True})
+        return self._writer
+
+    def run(self, plan: Plan[T], *, write: bool) -> T:
+        if not write:
+            with self.engine.connect() as conn:
+                return drive(conn, plan)
+        with self._writer_lock:
+            conn = self._writer_connection()
+            with conn.begin():
+                return drive(conn, plan)
+
+    async def arun(self, plan: Plan[T], *, write: bool) -> T:
+        return await asyncio.to_thread(self.run, plan, write=write)
+
+    def close(self) -> None:
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        self.engine.dispose()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+
+def _on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(_WRITER):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
