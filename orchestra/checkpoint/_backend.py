@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, make_url
+from sqlalchemy import Connection, Engine, Insert, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
-from orchestra.checkpoint._plans import Outcome, Plan
+from orchestra.checkpoint._plans import Outcome, Plan, Step
 from orchestra.errors import InvalidDatabaseURLError
 
 if TYPE_CHECKING:
     # sqlalchemy.ext.asyncio needs greenlet, which only the postgres extra installs.
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["Backend", "EngineOptions", "Synchronous", "adrive", "drive", "open_backend"]
+__all__ = [
+    "Backend",
+    "EngineOptions",
+    "Synchronous",
+    "adrive",
+    "drive",
+    "execute",
+    "open_backend",
+]
 
 T = TypeVar("T")
 
@@ -42,6 +51,9 @@ class Backend(Protocol):
 
     def run(self, plan: Plan[T], *, write: bool) -> T: ...
 
+    def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
+        """Mark an INSERT as hot: run on every graph step, worth a faster path."""
+
     async def arun(self, plan: Plan[T], *, write: bool) -> T: ...
 
     def close(self) -> None: ...
@@ -49,20 +61,24 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
-def drive(conn: Connection, plan: Plan[T]) -> T:
-    """Run `plan` on `conn`, feeding each step's outcome back into it."""
+def execute(conn: Connection, step: Step) -> Outcome:
+    """Run one step through SQLAlchemy."""
+    result = conn.execute(step.statement, step.params)
+    return Outcome(result.all() if result.returns_rows else [], result.rowcount)
+
+
+def drive(plan: Plan[T], run_step: Callable[[Step], Outcome]) -> T:
+    """Run `plan`, feeding each step's outcome back into it."""
     try:
         step = next(plan)
         while True:
-            result = conn.execute(step.statement, step.params)
-            rows = result.all() if result.returns_rows else []
-            step = plan.send(Outcome(rows, result.rowcount))
+            step = plan.send(run_step(step))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 
 
 async def adrive(conn: AsyncConnection, plan: Plan[T]) -> T:
-    """`drive` for an async connection."""
+    """`drive` on an async connection."""
     try:
         step = next(plan)
         while True:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 from langgraph.checkpoint.base import WRITES_IDX_MAP, CheckpointTuple
 from sqlalchemy import Executable, Row
 
-from orchestra.checkpoint._rows import RowCodec
+from orchestra.checkpoint._rows import RowCodec, version_key
 from orchestra.checkpoint._statements import Key, Statements
 from orchestra.checkpoint.schema import MIGRATIONS, SCHEMA_VERSION
 from orchestra.errors import CheckpointSchemaError, ThreadExistsError
@@ -88,13 +88,31 @@ def load_tuples(
     """Fetch the blobs and pending writes of checkpoint rows and assemble the tuples."""
     if not rows:
         return []
-    blob_rows: list[Row[Any]] = []
-    for keys in _chunks(sorted(codec.blob_keys(rows))):
-        blob_rows.extend((yield Step(sql.blobs_for(keys))).rows)
-    write_rows: list[Row[Any]] = []
-    keys3: list[Key] = [(r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows]
-    for chunk in _chunks(keys3):
-        write_rows.extend((yield Step(sql.writes_for(chunk))).rows)
+    blob_rows: list[tuple[str, str, Row[Any]]] = []
+    for (thread_id, ns), wanted in codec.blob_keys(rows).items():
+        if not wanted:
+            continue
+        found = yield Step(
+            sql.blobs_of,
+            {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "channels": sorted({c for c, _ in wanted}),
+                "versions": sorted({v for _, v in wanted}),
+            },
+        )
+        # The query matches channels x versions; keep the exact pairs.
+        blob_rows.extend((thread_id, ns, r) for r in found.rows if (r.channel, r.version) in wanted)
+    ids: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        ids.setdefault((r.thread_id, r.checkpoint_ns), []).append(r.checkpoint_id)
+    write_rows: list[tuple[str, str, Row[Any]]] = []
+    for (thread_id, ns), checkpoint_ids in ids.items():
+        found = yield Step(
+            sql.writes_of,
+            {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_ids": checkpoint_ids},
+        )
+        write_rows.extend((thread_id, ns, r) for r in found.rows)
     return codec.tuples(rows, blob_rows, write_rows)
 
 
@@ -141,7 +159,7 @@ def _collect_garbage(
     referenced = set()
     for row in (yield Step(sql.checkpoint_versions(thread_id, checkpoint_ns))).rows:
         for channel, version in codec.stored_versions(row.type, row.checkpoint).items():
-            referenced.add((channel, str(version)))
+            referenced.add((channel, version_key(version)))
     garbage = sorted(existing - referenced)
     for chunk in _chunks(garbage):
         yield Step(sql.delete_blobs(thread_id, checkpoint_ns, chunk))

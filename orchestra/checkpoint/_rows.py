@@ -28,7 +28,7 @@ from sqlalchemy import Row
 
 from orchestra.errors import InvalidMetadataFilterError, UnsafeCheckpointDataError
 
-__all__ = ["RowCodec", "next_version", "validate_filter"]
+__all__ = ["RowCodec", "next_version", "validate_filter", "version_key"]
 
 # A filter key becomes part of a JSON path (`$.key`) on SQLite, so it must be a
 # plain member name: no dots, brackets, quotes or whitespace.
@@ -75,12 +75,14 @@ def _check_json_value(key: str, value: Any) -> None:
     )
 
 
-def next_version(current: str | int | float | None) -> str:
-    """The version after `current`: a zero-padded counter plus a random suffix.
+def next_version(current: str | int | float | None) -> float:
+    """The version after `current`: the next whole number plus a random fraction.
 
-    The suffix matters: two forks of one checkpoint both bump a channel to the
-    same counter, and blobs are keyed by (channel, version), so without it the
-    second fork's value would be dropped as a duplicate of the first's.
+    The fraction matters: two forks of one checkpoint both bump a channel to
+    the same whole number, and blobs are keyed by (channel, version), so
+    without it the second fork's value would be dropped as a duplicate of the
+    first's. A float rather than LangGraph's usual 49-character string keeps
+    every checkpoint's version maps (one entry per channel and per node) small.
     """
     if current is None:
         counter = 0
@@ -88,7 +90,12 @@ def next_version(current: str | int | float | None) -> str:
         counter = int(current.split(".")[0])
     else:
         counter = int(current)
-    return f"{counter + 1:032}.{random.random():016}"
+    return counter + 1 + random.random()
+
+
+def version_key(version: str | int | float) -> str:
+    """How a version is spelled in the blobs table."""
+    return repr(version) if isinstance(version, float) else str(version)
 
 
 def _strip_nul(value: Any) -> Any:
@@ -169,7 +176,7 @@ class RowCodec:
                     "thread_id": thread_id,
                     "checkpoint_ns": checkpoint_ns,
                     "channel": channel,
-                    "version": str(version),
+                    "version": version_key(version),
                     "type": type_,
                     "blob": blob,
                 }
@@ -209,30 +216,33 @@ class RowCodec:
         stored = self.load(type_, data)
         return cast(ChannelVersions, stored.get("channel_versions") or {})
 
-    def blob_keys(self, rows: Iterable[Row[Any]]) -> set[tuple[str, str, str, str]]:
-        """(thread, ns, channel, version) of every blob the checkpoint rows refer to."""
-        keys = set()
+    def blob_keys(self, rows: Iterable[Row[Any]]) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(channel, version) of every blob the checkpoint rows refer to, by (thread, ns)."""
+        keys: dict[tuple[str, str], set[tuple[str, str]]] = {}
         for row in rows:
+            wanted = keys.setdefault((row.thread_id, row.checkpoint_ns), set())
             for channel, version in self.stored_versions(row.type, row.checkpoint).items():
-                keys.add((row.thread_id, row.checkpoint_ns, channel, str(version)))
+                wanted.add((channel, version_key(version)))
         return keys
 
     def tuples(
         self,
         checkpoint_rows: Sequence[Row[Any]],
-        blob_rows: Iterable[Row[Any]],
-        write_rows: Iterable[Row[Any]],
+        blob_rows: Iterable[tuple[str, str, Row[Any]]],
+        write_rows: Iterable[tuple[str, str, Row[Any]]],
     ) -> list[CheckpointTuple]:
-        """Assemble `CheckpointTuple`s from their checkpoint, blob and write rows."""
+        """Assemble `CheckpointTuple`s from their checkpoint, blob and write rows.
+
+        Blob and write rows come with the (thread_id, checkpoint_ns) they were
+        fetched for.
+        """
         values: dict[tuple[str, str, str, str], Any] = {}
-        for b in blob_rows:
+        for thread_id, ns, b in blob_rows:
             if b.type != "empty":
-                values[(b.thread_id, b.checkpoint_ns, b.channel, b.version)] = self.load(
-                    b.type, b.blob
-                )
+                values[(thread_id, ns, b.channel, b.version)] = self.load(b.type, b.blob)
         pending: dict[tuple[str, str, str], list[tuple[tuple[str, str, int], PendingWrite]]] = {}
-        for w in write_rows:
-            pending.setdefault((w.thread_id, w.checkpoint_ns, w.checkpoint_id), []).append(
+        for thread_id, ns, w in write_rows:
+            pending.setdefault((thread_id, ns, w.checkpoint_id), []).append(
                 (
                     writes_sort_key(w.task_path, w.task_id, w.idx),
                     (w.task_id, w.channel, self.load(w.type, w.blob)),
@@ -243,7 +253,7 @@ class RowCodec:
             stored = self.load(row.type, row.checkpoint)
             channel_values = {}
             for channel, version in (stored.get("channel_versions") or {}).items():
-                key = (row.thread_id, row.checkpoint_ns, channel, str(version))
+                key = (row.thread_id, row.checkpoint_ns, channel, version_key(version))
                 if key in values:
                     channel_values[channel] = values[key]
             checkpoint = cast(Checkpoint, {**stored, "channel_values": channel_values})

@@ -114,8 +114,43 @@ class Statements:
             checkpoints.c.checkpoint_ns == bindparam("checkpoint_ns"),
             checkpoints.c.checkpoint_id == bindparam("checkpoint_id"),
         )
+        # Channels x versions of one thread's namespace: two IN lists on the
+        # primary key, so the lookup is index seeks whatever the history's
+        # length; the caller keeps the exact (channel, version) pairs.
+        self.blobs_of: Select[Any] = select(
+            blobs.c.channel, blobs.c.version, blobs.c.type, blobs.c.blob
+        ).where(
+            blobs.c.thread_id == bindparam("thread_id"),
+            blobs.c.checkpoint_ns == bindparam("checkpoint_ns"),
+            blobs.c.channel.in_(bindparam("channels", expanding=True)),
+            blobs.c.version.in_(bindparam("versions", expanding=True)),
+        )
+        self.writes_of: Select[Any] = select(
+            writes.c.checkpoint_id,
+            writes.c.task_id,
+            writes.c.idx,
+            writes.c.task_path,
+            writes.c.channel,
+            writes.c.type,
+            writes.c.blob,
+        ).where(
+            writes.c.thread_id == bindparam("thread_id"),
+            writes.c.checkpoint_ns == bindparam("checkpoint_ns"),
+            writes.c.checkpoint_id.in_(bindparam("checkpoint_ids", expanding=True)),
+        )
         self.schema_version: Select[Any] = select(func.max(schema_versions.c.v))
         self.record_version: Insert = insert(schema_versions)
+
+    def hot_inserts(self) -> list[tuple[Insert, list[str]]]:
+        """The inserts every graph step runs, with the columns they bind."""
+        checkpoint_columns = [c.name for c in checkpoints.columns]
+        write_columns = [c.name for c in writes.columns]
+        return [
+            (self.upsert_checkpoint, checkpoint_columns),
+            (self.insert_blobs, [c.name for c in blobs.columns]),
+            (self.insert_writes, write_columns),
+            (self.upsert_writes, write_columns),
+        ]
 
     # -- setup ---------------------------------------------------------------
 
@@ -184,48 +219,6 @@ class Statements:
             has_key: ColumnElement[bool] = type_coerce(column, JSONB).has_key(key)
             return has_key
         return func.json_type(column, literal(f"$.{key}")).is_not(None)
-
-    def blobs_for(self, keys: Iterable[tuple[str, str, str, str]]) -> Select[Any]:
-        """Blob rows for (thread_id, checkpoint_ns, channel, version) keys.
-
-        An OR of full primary keys rather than a row-value IN: SQLite only
-        searches the index with the former, and this lookup must stay flat in
-        the length of a thread's history.
-        """
-        return select(
-            blobs.c.thread_id,
-            blobs.c.checkpoint_ns,
-            blobs.c.channel,
-            blobs.c.version,
-            blobs.c.type,
-            blobs.c.blob,
-        ).where(
-            or_(
-                *(
-                    and_(
-                        blobs.c.thread_id == t,
-                        blobs.c.checkpoint_ns == ns,
-                        blobs.c.channel == ch,
-                        blobs.c.version == v,
-                    )
-                    for t, ns, ch, v in keys
-                )
-            )
-        )
-
-    def writes_for(self, keys: Sequence[Key]) -> Select[Any]:
-        """Pending-write rows of the checkpoints with these keys."""
-        return select(
-            writes.c.thread_id,
-            writes.c.checkpoint_ns,
-            writes.c.checkpoint_id,
-            writes.c.task_id,
-            writes.c.idx,
-            writes.c.task_path,
-            writes.c.channel,
-            writes.c.type,
-            writes.c.blob,
-        ).where(_keys_clause(writes, keys))
 
     def checkpoint_heads(self, thread_id: str) -> Select[Any]:
         """The latest checkpoint id of each namespace of a thread."""

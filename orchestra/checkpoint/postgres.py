@@ -9,14 +9,16 @@ transaction mode cannot route.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, Insert, create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from orchestra.checkpoint._backend import EngineOptions, adrive, drive
+from orchestra.checkpoint._backend import EngineOptions, adrive, drive, execute
 from orchestra.checkpoint._plans import Plan
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -62,9 +64,13 @@ class PostgresBackend:
             self._async_engines[loop] = engine
         return engine
 
+    def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
+        # Steps here are bound by round trips to the server, not by Python.
+        return None
+
     def run(self, plan: Plan[T], *, write: bool) -> T:
         with self.engine.begin() as conn:
-            return drive(conn, plan)
+            return drive(plan, functools.partial(execute, conn))
 
     async def arun(self, plan: Plan[T], *, write: bool) -> T:
         async with self._async_engine().begin() as conn:

@@ -59,7 +59,7 @@ class _Readiness:
         self.ready = False
 
 
-class SQLCheckpointer(BaseCheckpointSaver[str]):
+class SQLCheckpointer(BaseCheckpointSaver[float]):
     """A durable LangGraph checkpoint saver on SQLite or PostgreSQL.
 
     One object serves sync (`invoke`) and async (`ainvoke`) graphs. Each
@@ -128,6 +128,8 @@ class SQLCheckpointer(BaseCheckpointSaver[str]):
             ),
         )
         self._sql = Statements(self._backend.dialect)
+        for statement, columns in self._sql.hot_inserts():
+            self._backend.precompile(statement, columns)
         self._readiness = _Readiness()
 
     @property
@@ -489,6 +491,6 @@ class SQLCheckpointer(BaseCheckpointSaver[str]):
 
     # -- versions ------------------------------------------------------------
 
-    def get_next_version(self, current: str | None, channel: None) -> str:
-        """See `_rows.next_version`: a counter with a random suffix, safe across forks."""
+    def get_next_version(self, current: float | None, channel: None) -> float:
+        """See `_rows.next_version`: a counter plus a random fraction, safe across forks."""
         return next_version(current)

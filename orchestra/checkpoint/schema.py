@@ -51,13 +51,18 @@ checkpoints = Table(
     Column("parent_checkpoint_id", Text, nullable=True),
     # Copied out of the metadata so `delete_for_runs` is an index lookup.
     Column("run_id", Text, nullable=True),
-    # Unix seconds at which the row was written, for age-based retention.
+    # Unix seconds at which the row was written, for age-based retention. Not
+    # indexed: retention asks for each thread's newest row, a full scan anyway,
+    # and an index would cost every step a b-tree update.
     Column("created_at", Float, nullable=False),
     # The checkpoint without its channel values, as (serde type, bytes).
     Column("type", Text, nullable=False),
     Column("checkpoint", LargeBinary, nullable=False),
     # JSON so `list(filter=...)` can match keys inside the database.
     Column("metadata", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    # On SQLite the primary key is the table: one b-tree to update per step
+    # instead of two. (Ignored by PostgreSQL.)
+    sqlite_with_rowid=False,
 )
 
 # One row per (channel, version): a channel that did not change since the last
@@ -86,10 +91,10 @@ writes = Table(
     Column("channel", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("blob", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 _by_run = Index("ix_orchestra_checkpoints_run_id", checkpoints.c.run_id)
-_by_age = Index("ix_orchestra_checkpoints_created_at", checkpoints.c.created_at)
 
 MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
     (CreateTable(schema_versions, if_not_exists=True),),
@@ -98,7 +103,6 @@ MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
         CreateTable(blobs, if_not_exists=True),
         CreateTable(writes, if_not_exists=True),
         CreateIndex(_by_run, if_not_exists=True),
-        CreateIndex(_by_age, if_not_exists=True),
     ),
 ]
 
