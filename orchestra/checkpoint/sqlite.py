@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,7 +78,7 @@ class SQLiteBackend:
             # busy_timeout first: switching to WAL needs a lock another
             # process may hold.
             cursor.execute(f"PRAGMA busy_timeout = {int(self._options.busy_timeout * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor, self._options.busy_timeout)
             # Interpolated, but only ever one of the names in _SYNCHRONOUS.
             cursor.execute(f"PRAGMA synchronous = {self._options.synchronous}")
         finally:
@@ -169,6 +171,29 @@ class _CompiledInsert:
         ]
         cursor = dbapi_connection.executemany(self.sql, args)
         return Outcome([], cursor.rowcount)
+
+
+def _enable_wal(cursor: sqlite3.Cursor, timeout: float) -> None:
+    """Put the database in WAL mode, waiting out other processes doing the same.
+
+    Switching the journal mode of a new database needs an exclusive lock, and
+    SQLite reports a clash there as "database is locked" at once, without
+    consulting busy_timeout; so it is retried here until the timeout.
+    WAL mode is stored in the file, so later connections only read it.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 def _on_begin(conn: Connection) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
+from orchestra.checkpoint import SQLCheckpointer
+
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -66,3 +68,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'checkpoints.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def saver(db_url: str) -> Iterator[SQLCheckpointer]:
+    """A saver on a fresh database of each back-end, closed after the test."""
+    with SQLCheckpointer(db_url) as opened:
+        yield opened
