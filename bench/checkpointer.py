@@ -36,7 +36,7 @@ STEPS = 20
 ROUNDS = 25
 DOC = "x" * 100_000
 HISTORY = 10_000
-SYNCHRONOUS = "NORMAL"
+SYNCHRONOUS = os.environ.get("ORCHESTRA_BENCH_SYNCHRONOUS", "NORMAL")
 
 
 class State(TypedDict):
@@ -167,12 +167,22 @@ def _subjects(stack: ExitStack, workdir: Path) -> list[Subject]:
 
         url = stack.enter_context(_bench_database(admin))
         dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
-        pg_conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        # The same durability as ours: synchronous=NORMAL is PostgreSQL's
+        # synchronous_commit=off (a commit survives a crash of the app, not
+        # of the database host), FULL is "on".
+        commit_mode = "off" if SYNCHRONOUS in ("OFF", "NORMAL") else "on"
+        pg_conn = psycopg.connect(
+            dsn,
+            autocommit=True,
+            prepare_threshold=0,
+            row_factory=dict_row,
+            options=f"-c synchronous_commit={commit_mode}",
+        )
         stack.callback(pg_conn.close)
         lg_pg = PostgresSaver(pg_conn)  # type: ignore[arg-type]
         lg_pg.setup()
         subjects.append(Subject("PostgresSaver", lg_pg, _pg_bytes(dsn, _LG_PG)))
-        ours_pg = stack.enter_context(SQLCheckpointer(url))
+        ours_pg = stack.enter_context(SQLCheckpointer(url, synchronous=SYNCHRONOUS))
         subjects.append(Subject("SQLCheckpointer postgres", ours_pg, _pg_bytes(dsn, _OURS_PG)))
     return subjects
 

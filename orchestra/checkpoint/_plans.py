@@ -12,7 +12,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from langgraph.checkpoint.base import WRITES_IDX_MAP, CheckpointTuple
-from sqlalchemy import Executable, Row
+from sqlalchemy import Executable, Insert, Row
 
 from orchestra.checkpoint._rows import RowCodec, version_key
 from orchestra.checkpoint._statements import Key, Statements
@@ -67,19 +67,24 @@ def setup(sql: Statements) -> Plan[int]:
     return SCHEMA_VERSION
 
 
-def put(
+def put_batches(
     sql: Statements, checkpoint_row: dict[str, Any], blob_rows: list[dict[str, Any]]
-) -> Plan[None]:
-    if blob_rows:
-        yield Step(sql.insert_blobs, blob_rows)
-    yield Step(sql.upsert_checkpoint, checkpoint_row)
+) -> list[tuple[Insert, list[dict[str, Any]]]]:
+    """The inserts of `put`: new channel values first, then the checkpoint."""
+    return [(sql.insert_blobs, blob_rows), (sql.upsert_checkpoint, [checkpoint_row])]
 
 
-def put_writes(sql: Statements, write_rows: list[dict[str, Any]]) -> Plan[None]:
-    if not write_rows:
-        return
-    special = all(row["channel"] in WRITES_IDX_MAP for row in write_rows)
-    yield Step(sql.upsert_writes if special else sql.insert_writes, write_rows)
+def put_writes_batches(
+    sql: Statements, write_rows: list[dict[str, Any]]
+) -> list[tuple[Insert, list[dict[str, Any]]]]:
+    """The insert of `put_writes`.
+
+    Regular writes are first-write-wins, so a retried task cannot change what
+    an earlier attempt recorded; when every write is to a special channel
+    (error, interrupt, resume, scheduled), the latest value wins.
+    """
+    special = bool(write_rows) and all(row["channel"] in WRITES_IDX_MAP for row in write_rows)
+    return [(sql.upsert_writes if special else sql.insert_writes, write_rows)]
 
 
 def load_tuples(

@@ -166,11 +166,11 @@ class RowCodec:
     ) -> list[dict[str, Any]]:
         rows = []
         for channel, version in new_versions.items():
-            if channel in values:
-                type_, data = self.dump(values[channel])
-                blob: bytes | None = data
-            else:
-                type_, blob = "empty", None
+            # A channel with a version but no value needs no row: a missing
+            # blob already loads as "no value".
+            if channel not in values:
+                continue
+            type_, data = self.dump(values[channel])
             rows.append(
                 {
                     "thread_id": thread_id,
@@ -178,7 +178,7 @@ class RowCodec:
                     "channel": channel,
                     "version": version_key(version),
                     "type": type_,
-                    "blob": blob,
+                    "blob": data,
                 }
             )
         return rows

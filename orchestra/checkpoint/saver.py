@@ -24,7 +24,13 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy import Engine, Row
 
 from orchestra.checkpoint import _plans
-from orchestra.checkpoint._backend import Backend, EngineOptions, Synchronous, open_backend
+from orchestra.checkpoint._backend import (
+    Backend,
+    Batch,
+    EngineOptions,
+    Synchronous,
+    open_backend,
+)
 from orchestra.checkpoint._rows import RowCodec, next_version, validate_filter
 from orchestra.checkpoint._statements import Statements
 
@@ -204,13 +210,13 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
 
     # -- plans ---------------------------------------------------------------
 
-    def _put_plan(
+    def _put_batches(
         self,
         config: RunnableConfig,
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
-    ) -> tuple[_plans.Plan[None], RunnableConfig]:
+    ) -> tuple[list[Batch], RunnableConfig]:
         codec = self._codec
         row = codec.checkpoint_row(config, checkpoint, metadata)
         blob_rows = codec.blob_rows(
@@ -223,18 +229,17 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
                 "checkpoint_id": row["checkpoint_id"],
             }
         }
-        return _plans.put(self._sql, row, blob_rows), stored
+        return _plans.put_batches(self._sql, row, blob_rows), stored
 
-    def _put_writes_plan(
+    def _put_writes_batches(
         self,
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str,
-    ) -> _plans.Plan[None]:
-        return _plans.put_writes(
-            self._sql, self._codec.write_rows(config, writes, task_id, task_path)
-        )
+    ) -> list[Batch]:
+        rows = self._codec.write_rows(config, writes, task_id, task_path)
+        return _plans.put_writes_batches(self._sql, rows)
 
     def _get_tuple_plan(self, config: RunnableConfig) -> _plans.Plan[CheckpointTuple | None]:
         configurable = config["configurable"]
@@ -307,8 +312,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> RunnableConfig:
         """Store a checkpoint; only the channels in `new_versions` are written."""
         self._ready()
-        plan, stored = self._put_plan(config, checkpoint, metadata, new_versions)
-        self._backend.run(plan, write=True)
+        batches, stored = self._put_batches(config, checkpoint, metadata, new_versions)
+        self._backend.insert(batches)
         return stored
 
     def put_writes(
@@ -320,7 +325,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> None:
         """Store a task's pending writes; a retry of the same task is a no-op."""
         self._ready()
-        self._backend.run(self._put_writes_plan(config, writes, task_id, task_path), write=True)
+        if writes:
+            self._backend.insert(self._put_writes_batches(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, blob and write of a thread."""
@@ -417,8 +423,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> RunnableConfig:
         """Async `put`."""
         await self._aready()
-        plan, stored = self._put_plan(config, checkpoint, metadata, new_versions)
-        await self._backend.arun(plan, write=True)
+        batches, stored = self._put_batches(config, checkpoint, metadata, new_versions)
+        await self._backend.ainsert(batches)
         return stored
 
     async def aput_writes(
@@ -430,9 +436,10 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> None:
         """Async `put_writes`."""
         await self._aready()
-        await self._backend.arun(
-            self._put_writes_plan(config, writes, task_id, task_path), write=True
-        )
+        if writes:
+            await self._backend.ainsert(
+                self._put_writes_batches(config, writes, task_id, task_path)
+            )
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async `delete_thread`."""

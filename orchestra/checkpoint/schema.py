@@ -75,8 +75,10 @@ blobs = Table(
     Column("channel", Text, primary_key=True),
     Column("version", Text, primary_key=True),
     Column("type", Text, nullable=False),
-    # NULL with type "empty": the channel had a version but no value.
+    # NULL with type "empty": the channel had a version but no value (rows
+    # written by this version of the code never are; a missing row says so).
     Column("blob", LargeBinary, nullable=True),
+    sqlite_with_rowid=False,
 )
 
 writes = Table(

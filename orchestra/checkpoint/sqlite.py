@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, create_engine, event
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import URL
 
-from orchestra.checkpoint._backend import EngineOptions, drive, execute
-from orchestra.checkpoint._plans import Outcome, Plan, Step
+from orchestra.checkpoint._backend import Batch, CompiledInsert, EngineOptions, drive, execute
+from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._statements import json_serializer
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -67,7 +67,7 @@ class SQLiteBackend:
         event.listen(self.engine, "begin", _on_begin)
         self._writer_lock = threading.Lock()
         self._writer: Connection | None = None
-        self._hot: dict[int, _CompiledInsert] = {}
+        self._compiled: dict[int, CompiledInsert] = {}
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" event issues
@@ -90,7 +90,7 @@ class SQLiteBackend:
         return self._writer
 
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
-        self._hot[id(statement)] = _CompiledInsert(statement, columns, self.engine.dialect)
+        self._compiled[id(statement)] = CompiledInsert(statement, columns, self.engine.dialect)
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
@@ -98,33 +98,27 @@ class SQLiteBackend:
                 return drive(plan, functools.partial(execute, conn))
         with self._writer_lock:
             conn = self._writer_connection()
-            dbapi_connection: Any = conn.connection.driver_connection
-            # The transaction is opened on the driver, not through SQLAlchemy:
-            # a graph step's writes are a few small inserts, and SQLAlchemy's
-            # begin/commit bookkeeping would cost more than SQLite's commit.
-            # A statement that does go through SQLAlchemy joins it (`_on_begin`
-            # sees it is open), and then SQLAlchemy commits.
+            with conn.begin():
+                return drive(plan, functools.partial(execute, conn))
+
+    def insert(self, batches: Sequence[Batch]) -> None:
+        compiled = [(self._compiled[id(statement)], rows) for statement, rows in batches]
+        with self._writer_lock:
+            # Straight on the driver, transaction included: a graph step's
+            # writes are a few small rows, and SQLAlchemy's bookkeeping would
+            # cost more than SQLite's commit.
+            dbapi_connection: Any = self._writer_connection().connection.driver_connection
             dbapi_connection.execute("BEGIN IMMEDIATE")
             try:
-                result = drive(plan, functools.partial(self._execute_write, conn))
+                for insert, rows in compiled:
+                    dbapi_connection.executemany(insert.sql, insert.args(rows))
             except BaseException:
-                if conn.in_transaction():
-                    conn.rollback()
-                else:
-                    dbapi_connection.execute("ROLLBACK")
+                dbapi_connection.execute("ROLLBACK")
                 raise
-            if conn.in_transaction():
-                conn.commit()
-            else:
-                dbapi_connection.execute("COMMIT")
-            return result
+            dbapi_connection.execute("COMMIT")
 
-    def _execute_write(self, conn: Connection, step: Step) -> Outcome:
-        hot = self._hot.get(id(step.statement))
-        if hot is None or step.params is None:
-            return execute(conn, step)
-        # Same connection, same transaction: `run` began it.
-        return hot.execute(conn.connection.driver_connection, step.params)
+    async def ainsert(self, batches: Sequence[Batch]) -> None:
+        await asyncio.to_thread(self.insert, batches)
 
     async def arun(self, plan: Plan[T], *, write: bool) -> T:
         return await asyncio.to_thread(self.run, plan, write=write)
@@ -138,39 +132,6 @@ class SQLiteBackend:
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
-
-
-class _CompiledInsert:
-    """An INSERT compiled once for SQLite and run straight on the sqlite3 connection.
-
-    The checkpoint, blob and write inserts run on every graph step, and
-    SQLAlchemy's per-execute work (cache key, execution context, result)
-    costs several times what SQLite spends on them. The SQL and the type
-    conversions are still SQLAlchemy's, taken from the compiled statement.
-    """
-
-    def __init__(self, statement: Insert, columns: Sequence[str], dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        self.sql = compiled.string
-        self.names = tuple(compiled.positiontup or ())
-        self.processors = tuple(
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in self.names
-        )
-
-    def execute(
-        self, dbapi_connection: Any, params: dict[str, Any] | list[dict[str, Any]]
-    ) -> Outcome:
-        rows = params if isinstance(params, list) else [params]
-        args = [
-            tuple(
-                row[name] if process is None else process(row[name])
-                for name, process in zip(self.names, self.processors, strict=True)
-            )
-            for row in rows
-        ]
-        cursor = dbapi_connection.executemany(self.sql, args)
-        return Outcome([], cursor.rowcount)
 
 
 def _enable_wal(cursor: sqlite3.Cursor, timeout: float) -> None:
@@ -200,8 +161,6 @@ def _on_begin(conn: Connection) -> None:
     # Straight to the driver: this runs for every transaction.
     dbapi_connection = conn.connection.driver_connection
     assert dbapi_connection is not None
-    if dbapi_connection.in_transaction:
-        return  # the writer opened it already, see SQLiteBackend.run
     if conn.get_execution_options().get(_WRITER):
         dbapi_connection.execute("BEGIN IMMEDIATE")
     else:
