@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
+from pydantic import BaseModel
 
 
 class DocState(TypedDict):
@@ -58,4 +59,27 @@ def review(checkpointer: Any) -> Any:
     graph.add_edge("write", "ask")
     graph.add_edge("ask", "publish")
     graph.add_edge("publish", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+class Draft(BaseModel):
+    title: str
+    words: int
+
+
+class DraftState(TypedDict):
+    draft: Draft
+
+
+def editor(checkpointer: Any) -> Any:
+    """One node that edits a pydantic `Draft` kept in the state."""
+    graph = StateGraph(DraftState)
+
+    def edit(state: DraftState) -> dict[str, Draft]:
+        draft = state["draft"]
+        return {"draft": Draft(title=draft.title + "!", words=draft.words + 1)}
+
+    graph.add_node("edit", edit)
+    graph.add_edge(START, "edit")
+    graph.add_edge("edit", END)
     return graph.compile(checkpointer=checkpointer)
