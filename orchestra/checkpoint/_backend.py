@@ -87,20 +87,22 @@ class CompiledInsert:
         self.sql = compiled.string
         self.positional = bool(compiled.positional)
         self.names = tuple(compiled.positiontup or ()) if self.positional else tuple(compiled.binds)
-        self.processors = tuple(
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        self._pairs = tuple(
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in self.names
         )
 
     def args(self, rows: Rows) -> list[Any]:
         """The driver's parameters for `rows`: tuples (qmark) or dicts (pyformat)."""
-        pairs = tuple(zip(self.names, self.processors, strict=True))
-        converted = [
-            [(name, row[name] if p is None else p(row[name])) for name, p in pairs] for row in rows
-        ]
+        pairs = self._pairs
         if self.positional:
-            return [tuple(value for _, value in row) for row in converted]
-        return [dict(row) for row in converted]
+            return [
+                tuple([row[name] if p is None else p(row[name]) for name, p in pairs])
+                for row in rows
+            ]
+        return [
+            {name: row[name] if p is None else p(row[name]) for name, p in pairs} for row in rows
+        ]
 
 
 def execute(conn: Connection, step: Step) -> Outcome:

@@ -143,7 +143,10 @@ class RowCodec:
         configurable = config["configurable"]
         stored = {k: v for k, v in checkpoint.items() if k != "channel_values"}
         type_, data = self.dump(stored)
-        clean_metadata = _strip_nul(get_serializable_checkpoint_metadata(config, metadata))
+        clean_metadata = get_serializable_checkpoint_metadata(config, metadata)
+        # repr() shows a NUL as the text \x00: a cheap test before walking.
+        if "\\x00" in repr(clean_metadata):
+            clean_metadata = _strip_nul(clean_metadata)
         run_id = clean_metadata.get("run_id")
         return {
             "thread_id": configurable["thread_id"],

@@ -111,7 +111,10 @@ class SQLiteBackend:
             dbapi_connection.execute("BEGIN IMMEDIATE")
             try:
                 for insert, rows in compiled:
-                    dbapi_connection.executemany(insert.sql, insert.args(rows))
+                    if len(rows) == 1:
+                        dbapi_connection.execute(insert.sql, insert.args(rows)[0])
+                    elif rows:
+                        dbapi_connection.executemany(insert.sql, insert.args(rows))
             except BaseException:
                 dbapi_connection.execute("ROLLBACK")
                 raise
