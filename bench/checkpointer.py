@@ -33,7 +33,7 @@ from sqlalchemy import make_url
 from orchestra.checkpoint import SQLCheckpointer
 
 STEPS = 20
-ROUNDS = 25
+ROUNDS = 60
 DOC = "x" * 100_000
 HISTORY = 10_000
 SYNCHRONOUS = os.environ.get("ORCHESTRA_BENCH_SYNCHRONOUS", "NORMAL")

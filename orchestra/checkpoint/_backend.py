@@ -139,6 +139,11 @@ def open_backend(url: str | URL | Engine, options: EngineOptions) -> Backend:
     Raises:
         InvalidDatabaseURLError: not a SQLite file or a PostgreSQL database.
     """
+    if options.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise InvalidDatabaseURLError(
+            f"synchronous={options.synchronous!r} is not a durability level: use NORMAL "
+            "(survives a crash of the application) or FULL (also survives power loss)"
+        )
     engine = url if isinstance(url, Engine) else None
     try:
         parsed = engine.url if engine is not None else make_url(url)  # type: ignore[arg-type]

@@ -100,9 +100,10 @@ class PostgresBackend:
         async_commit = options.synchronous in ("OFF", "NORMAL")
         # Behind pgbouncer (prepared_statements=False) a session setting can
         # leak to other clients or be lost, and the `options` startup
-        # parameter may be refused; there, each write sets it for its own
+        # parameter may be refused; there each write sets it for its own
         # transaction instead.
-        self._set_local = async_commit and not options.prepared_statements
+        # So does a caller's own engine, whose connect options are not ours.
+        self._set_local = async_commit and (not options.prepared_statements or engine is not None)
         if not options.prepared_statements:
             connect_args["prepare_threshold"] = None
         elif async_commit and "options" not in url.query:

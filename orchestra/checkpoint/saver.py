@@ -77,7 +77,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     Args:
         url: `sqlite:///path/to/file.db` (the parent directory is created) or
             `postgresql+psycopg://user:password@host/dbname`; or an existing
-            SQLAlchemy `Engine` for one of them, used as-is for sync calls.
+            SQLAlchemy `Engine` for one of them, used for the sync calls (on
+            SQLite, its new connections get the same WAL/pragma set-up).
         synchronous: SQLite's durability level. `NORMAL` survives a process
             crash; `FULL` also survives power loss, at an fsync per commit.
         busy_timeout: seconds a SQLite connection waits for another

@@ -48,11 +48,8 @@ class SQLiteBackend:
                 "connection: use a file (sqlite:///checkpoints/orchestra.db), or LangGraph's "
                 "InMemorySaver for throwaway state"
             )
-        if options.synchronous not in _SYNCHRONOUS:
-            raise InvalidDatabaseURLError(
-                f"synchronous={options.synchronous!r} is not a SQLite level: use one of "
-                f"{', '.join(sorted(_SYNCHRONOUS))}"
-            )
+        # Checked by open_backend; it is interpolated into a PRAGMA below.
+        assert options.synchronous in _SYNCHRONOUS
         if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self._options = options

@@ -60,3 +60,18 @@ def test_forks_of_one_checkpoint_keep_their_own_values(saver: SQLCheckpointer) -
     assert app.get_state(left).values["doc"] == "left"
     assert app.get_state(right).values["doc"] == "right"
     assert app.get_state(config).values["doc"] == "right"  # the newest checkpoint
+
+
+def test_an_existing_sqlalchemy_engine_can_back_the_saver(db_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    try:
+        with SQLCheckpointer(engine) as saver:
+            assert saver.engine is engine
+            result = pipeline(2, saver).invoke(
+                {"counter": 0, "doc": "e"}, {"configurable": {"thread_id": "engine"}}
+            )
+        assert result == {"counter": 2, "doc": "e"}
+    finally:
+        engine.dispose()
