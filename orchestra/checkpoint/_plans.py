@@ -3,7 +3,9 @@
 A plan is a generator: it yields `Step`s (a statement and its parameters),
 receives each step's `Outcome`, and returns the operation's result. The
 backend runs the whole plan inside one transaction, so every operation is
-atomic. Encoding happens before the plan is built, outside any lock.
+atomic. `put` and `put_writes`, which run on every graph step, are plain
+batches of inserts instead (`put_batches`, `put_writes_batches`), which the
+backends run on a faster path. Encoding happens before, outside any lock.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Every SQL statement the saver runs, built once per dialect from the tables in `schema`.
 
-Values always travel as bound parameters; the only text that reaches SQL from
-a caller is a metadata filter key, and `_rows.validate_filter` vets it first.
+Everything a caller supplies travels as a bound parameter, metadata filter
+keys included. On SQLite a key becomes part of a bound JSON path (`$.key`),
+where a dot or bracket would change its meaning, so `_rows.validate_filter`
+restricts keys to plain names first.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     true,
     type_coerce,
     update,
@@ -163,9 +164,6 @@ class Statements:
         if self.dialect == "postgresql":
             return select(func.pg_advisory_xact_lock(literal(_SETUP_LOCK_KEY)))
         return None
-
-    def setup_probe(self) -> Any:
-        return text("SELECT 1")
 
     # -- reads ---------------------------------------------------------------
 
