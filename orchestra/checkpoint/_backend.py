@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, make_url
+from sqlalchemy import Connection, Engine, Insert, bindparam, make_url
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import ArgumentError
 
@@ -18,15 +18,18 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = [
+    "MAX_ROWS",
     "Backend",
     "Batch",
-    "CompiledInsert",
+    "CombinedInsert",
     "EngineOptions",
+    "InsertCompiler",
     "Synchronous",
     "adrive",
     "drive",
     "execute",
     "open_backend",
+    "split",
 ]
 
 T = TypeVar("T")
@@ -73,36 +76,102 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
-class CompiledInsert:
-    """An INSERT compiled once by SQLAlchemy, run straight on the DB-API driver.
+# Rows per compiled INSERT: keeps the bound parameters well under SQLite's
+# 32766 and PostgreSQL's 65535 limits.
+MAX_ROWS = 500
+
+
+class CombinedInsert:
+    """Batches of INSERTs as one multi-row statement, compiled once per shape.
 
     The checkpoint, blob and write inserts run on every graph step, and
     SQLAlchemy's per-execute work (cache key, execution context, result)
-    costs more than the database spends on them. The SQL text and the value
-    conversions are still SQLAlchemy's, taken from the compiled statement.
+    costs more than the database spends on them; so they are compiled once
+    per (statements, row counts) and run straight on the DB-API driver. The
+    SQL text and the value conversions are still SQLAlchemy's.
+
+    Every batch but the last becomes a data-modifying CTE of the last one
+    (PostgreSQL only), so a checkpoint and its new channel values are one
+    statement: atomic without BEGIN/COMMIT, one round trip.
     """
 
-    def __init__(self, statement: Insert, columns: Sequence[str], dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        self.sql = compiled.string
-        self.positional = bool(compiled.positional)
-        self.names = tuple(compiled.positiontup or ()) if self.positional else tuple(compiled.binds)
-        self._pairs = tuple(
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in self.names
-        )
-
-    def args(self, rows: Rows) -> list[Any]:
-        """The driver's parameters for `rows`: tuples (qmark) or dicts (pyformat)."""
-        pairs = self._pairs
-        if self.positional:
-            return [
-                tuple([row[name] if p is None else p(row[name]) for name, p in pairs])
-                for row in rows
+    def __init__(
+        self, parts: Sequence[tuple[Insert, Sequence[str], int]], dialect: Dialect
+    ) -> None:
+        self._names: list[list[dict[str, str]]] = []
+        statements = []
+        for index, (statement, columns, count) in enumerate(parts):
+            table: Any = statement.table
+            names = [{c: f"b{index}_{row}_{c}" for c in columns} for row in range(count)]
+            self._names.append(names)
+            values = [
+                {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()}
+                for row in names
             ]
-        return [
-            {name: row[name] if p is None else p(row[name]) for name, p in pairs} for row in rows
+            statements.append(statement.values(values))
+        combined = statements[-1]
+        for index, statement in enumerate(statements[:-1]):
+            combined = combined.add_cte(statement.cte(f"batch{index}"))
+        compiled = combined.compile(dialect=dialect)
+        self.sql = compiled.string
+        where = {
+            name: (batch, row, column)
+            for batch, rows in enumerate(self._names)
+            for row, row_names in enumerate(rows)
+            for column, name in row_names.items()
+        }
+        order = compiled.positiontup if compiled.positional else list(compiled.binds)
+        # For each driver parameter, in order: where its value is and how to convert it.
+        self._plan = tuple(
+            (
+                name,
+                *where[name],
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name in order or ()
+        )
+        self._positional = bool(compiled.positional)
+
+    def args(self, batches: Sequence[Rows]) -> Any:
+        """The driver's parameters: a tuple (qmark) or a dict (pyformat)."""
+        values = [
+            batches[b][r][c] if p is None else p(batches[b][r][c]) for _, b, r, c, p in self._plan
         ]
+        if self._positional:
+            return tuple(values)
+        return {entry[0]: value for entry, value in zip(self._plan, values, strict=True)}
+
+
+class InsertCompiler:
+    """Compiles and caches `CombinedInsert`s for the statements a backend registered."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._columns: dict[int, tuple[str, ...]] = {}
+        self._cache: dict[tuple[tuple[int, int], ...], CombinedInsert] = {}
+
+    def register(self, statement: Insert, columns: Sequence[str]) -> None:
+        self._columns[id(statement)] = tuple(columns)
+
+    def combined(self, batches: Sequence[Batch]) -> CombinedInsert:
+        """One statement for these (non-empty, at most MAX_ROWS each) batches."""
+        shape = tuple((id(statement), len(rows)) for statement, rows in batches)
+        compiled = self._cache.get(shape)
+        if compiled is None:
+            compiled = CombinedInsert(
+                [(st, self._columns[id(st)], len(rows)) for st, rows in batches], self._dialect
+            )
+            self._cache[shape] = compiled
+        return compiled
+
+
+def split(batches: Sequence[Batch]) -> list[Batch]:
+    """The non-empty batches, each cut to at most MAX_ROWS rows."""
+    return [
+        (statement, rows[start : start + MAX_ROWS])
+        for statement, rows in batches
+        for start in range(0, len(rows), MAX_ROWS)
+    ]
 
 
 def execute(conn: Connection, step: Step) -> Outcome:

@@ -14,17 +14,18 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Insert, bindparam, create_engine
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy import Engine, Insert, create_engine
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from orchestra.checkpoint._backend import (
     Batch,
     EngineOptions,
-    Rows,
+    InsertCompiler,
     adrive,
     drive,
     execute,
+    split,
 )
 from orchestra.checkpoint._plans import Plan
 from orchestra.errors import InvalidDatabaseURLError
@@ -34,48 +35,6 @@ __all__ = ["PostgresBackend"]
 T = TypeVar("T")
 
 _ASYNC_COMMIT = "SET LOCAL synchronous_commit TO off"
-
-
-class _OneStatement:
-    """Batches of INSERTs as a single statement, compiled once per shape.
-
-    Every batch but the last becomes a data-modifying CTE of the last one, so
-    a checkpoint and its new channel values are written by one statement:
-    atomic without BEGIN/COMMIT, and one round trip to the server.
-    """
-
-    def __init__(
-        self, parts: Sequence[tuple[Insert, Sequence[str], int]], dialect: Dialect
-    ) -> None:
-        self._names: list[list[dict[str, str]]] = []
-        statements = []
-        for index, (statement, columns, count) in enumerate(parts):
-            table: Any = statement.table
-            names = [{c: f"b{index}_{row}_{c}" for c in columns} for row in range(count)]
-            self._names.append(names)
-            values = [
-                {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()}
-                for row in names
-            ]
-            statements.append(statement.values(values))
-        combined = statements[-1]
-        for index, statement in enumerate(statements[:-1]):
-            combined = combined.add_cte(statement.cte(f"batch{index}"))
-        compiled = combined.compile(dialect=dialect)
-        self.sql = compiled.string
-        self._processors = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in compiled.binds.items()
-        }
-
-    def params(self, batches: Sequence[Rows]) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        for names, rows in zip(self._names, batches, strict=True):
-            for row_names, row in zip(names, rows, strict=True):
-                for column, name in row_names.items():
-                    process = self._processors[name]
-                    params[name] = row[column] if process is None else process(row[column])
-        return params
 
 
 class PostgresBackend:
@@ -114,8 +73,7 @@ class PostgresBackend:
             "connect_args": connect_args,
         }
         self.engine = engine or create_engine(self._url, **self._engine_args)
-        self._columns: dict[int, tuple[str, ...]] = {}
-        self._statements: dict[tuple[tuple[int, int], ...], _OneStatement] = {}
+        self._inserts = InsertCompiler(self.engine.dialect)
         # An async pool's connections belong to the event loop that opened
         # them, so each loop gets its own engine.
         self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
@@ -131,59 +89,58 @@ class PostgresBackend:
         return engine
 
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
-        self._columns[id(statement)] = tuple(columns)
+        self._inserts.register(statement, columns)
 
-    def _one_statement(self, batches: Sequence[Batch]) -> tuple[str, dict[str, Any]] | None:
-        present = [(statement, rows) for statement, rows in batches if rows]
-        if not present:
-            return None
-        shape = tuple((id(statement), len(rows)) for statement, rows in present)
-        compiled = self._statements.get(shape)
-        if compiled is None:
-            compiled = _OneStatement(
-                [(st, self._columns[id(st)], len(rows)) for st, rows in present],
-                self.engine.dialect,
-            )
-            self._statements[shape] = compiled
-        return compiled.sql, compiled.params([rows for _, rows in present])
+    def _statements(self, batches: Sequence[Batch]) -> list[tuple[str, Any]]:
+        """One combined statement, or one per chunk when a batch is very large."""
+        parts = split(batches)
+        if len(parts) == len([b for b in batches if b[1]]):
+            if not parts:
+                return []
+            combined = self._inserts.combined(parts)
+            return [(combined.sql, combined.args([rows for _, rows in parts]))]
+        chunks = [self._inserts.combined([part]) for part in parts]
+        return [(c.sql, c.args([rows])) for c, (_, rows) in zip(chunks, parts, strict=True)]
 
     def insert(self, batches: Sequence[Batch]) -> None:
-        statement = self._one_statement(batches)
-        if statement is None:
+        statements = self._statements(batches)
+        if not statements:
             return
-        sql, params = statement
         with self.engine.connect() as conn:
             driver: Any = conn.connection.driver_connection
-            if self._set_local:
-                with driver.pipeline(), driver.transaction():
-                    driver.execute(_ASYNC_COMMIT)
-                    driver.execute(sql, params)
+            if len(statements) == 1 and not self._set_local:
+                # One statement in autocommit: one round trip, atomic by itself.
+                driver.autocommit = True
+                try:
+                    driver.execute(*statements[0])
+                finally:
+                    driver.autocommit = False
                 return
-            # One statement in autocommit: one round trip, atomic by itself.
-            driver.autocommit = True
-            try:
-                driver.execute(sql, params)
-            finally:
-                driver.autocommit = False
+            with driver.pipeline(), driver.transaction():
+                if self._set_local:
+                    driver.execute(_ASYNC_COMMIT)
+                for sql, args in statements:
+                    driver.execute(sql, args)
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
-        statement = self._one_statement(batches)
-        if statement is None:
+        statements = self._statements(batches)
+        if not statements:
             return
-        sql, params = statement
         async with self._async_engine().connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
-            if self._set_local:
-                async with driver.pipeline(), driver.transaction():
-                    await driver.execute(_ASYNC_COMMIT)
-                    await driver.execute(sql, params)
+            if len(statements) == 1 and not self._set_local:
+                await driver.set_autocommit(True)
+                try:
+                    await driver.execute(*statements[0])
+                finally:
+                    await driver.set_autocommit(False)
                 return
-            await driver.set_autocommit(True)
-            try:
-                await driver.execute(sql, params)
-            finally:
-                await driver.set_autocommit(False)
+            async with driver.pipeline(), driver.transaction():
+                if self._set_local:
+                    await driver.execute(_ASYNC_COMMIT)
+                for sql, args in statements:
+                    await driver.execute(sql, args)
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         with self.engine.begin() as conn:

@@ -22,7 +22,14 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Insert, create_engine, event
 from sqlalchemy.engine import URL
 
-from orchestra.checkpoint._backend import Batch, CompiledInsert, EngineOptions, drive, execute
+from orchestra.checkpoint._backend import (
+    Batch,
+    EngineOptions,
+    InsertCompiler,
+    drive,
+    execute,
+    split,
+)
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._statements import json_serializer
 from orchestra.errors import InvalidDatabaseURLError
@@ -64,7 +71,7 @@ class SQLiteBackend:
         event.listen(self.engine, "begin", _on_begin)
         self._writer_lock = threading.Lock()
         self._writer: Connection | None = None
-        self._compiled: dict[int, CompiledInsert] = {}
+        self._inserts = InsertCompiler(self.engine.dialect)
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" event issues
@@ -87,7 +94,7 @@ class SQLiteBackend:
         return self._writer
 
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
-        self._compiled[id(statement)] = CompiledInsert(statement, columns, self.engine.dialect)
+        self._inserts.register(statement, columns)
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
@@ -99,19 +106,25 @@ class SQLiteBackend:
                 return drive(plan, functools.partial(execute, conn))
 
     def insert(self, batches: Sequence[Batch]) -> None:
-        compiled = [(self._compiled[id(statement)], rows) for statement, rows in batches]
+        parts = split(batches)
+        if not parts:
+            return
+        statements = [self._inserts.combined([part]) for part in parts]
+        args = [c.args([rows]) for c, (_, rows) in zip(statements, parts, strict=True)]
         with self._writer_lock:
             # Straight on the driver, transaction included: a graph step's
             # writes are a few small rows, and SQLAlchemy's bookkeeping would
-            # cost more than SQLite's commit.
+            # cost more than SQLite's commit. Each driver call also lets other
+            # threads take the GIL, so fewer calls mean fewer stalls.
             dbapi_connection: Any = self._writer_connection().connection.driver_connection
+            if len(statements) == 1:
+                # One statement is a transaction by itself (autocommit).
+                dbapi_connection.execute(statements[0].sql, args[0])
+                return
             dbapi_connection.execute("BEGIN IMMEDIATE")
             try:
-                for insert, rows in compiled:
-                    if len(rows) == 1:
-                        dbapi_connection.execute(insert.sql, insert.args(rows)[0])
-                    elif rows:
-                        dbapi_connection.executemany(insert.sql, insert.args(rows))
+                for statement, values in zip(statements, args, strict=True):
+                    dbapi_connection.execute(statement.sql, values)
             except BaseException:
                 dbapi_connection.execute("ROLLBACK")
                 raise

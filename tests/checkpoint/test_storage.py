@@ -100,3 +100,25 @@ def test_setup_records_every_migration_once(saver: SQLCheckpointer) -> None:
     with saver.engine.connect() as conn:
         versions = conn.execute(select(schema_versions.c.v).order_by(schema_versions.c.v)).all()
     assert [v for (v,) in versions] == [0, 1]
+
+
+def test_a_task_with_more_writes_than_one_statement_holds_keeps_them_all_in_order(
+    saver: SQLCheckpointer,
+) -> None:
+    config = {"configurable": {"thread_id": "many", "checkpoint_ns": ""}}
+    checkpoint = {
+        "v": 1,
+        "id": "1f0000000000000000000000000000001",
+        "ts": "2026-01-01T00:00:00+00:00",
+        "channel_values": {f"c{i}": i for i in range(1_200)},
+        "channel_versions": {f"c{i}": 1.5 for i in range(1_200)},
+        "versions_seen": {},
+        "updated_channels": None,
+    }
+    stored = saver.put(config, checkpoint, {}, checkpoint["channel_versions"])  # type: ignore[arg-type]
+    saver.put_writes(stored, [(f"w{i}", i) for i in range(1_300)], "task")
+
+    loaded = saver.get_tuple(config)
+    assert loaded is not None
+    assert loaded.checkpoint["channel_values"] == checkpoint["channel_values"]
+    assert [value for _, _, value in loaded.pending_writes or []] == list(range(1_300))
