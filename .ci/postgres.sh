@@ -4,10 +4,12 @@
 #   source .ci/postgres.sh          # install if needed, start (or reuse), export the URL
 #   .ci/postgres.sh stop            # stop it (also: pg_stop after sourcing)
 #
-# Exports ORCHESTRA_TEST_POSTGRES_URL and ORCHESTRA_REQUIRE_POSTGRES=1. The
-# cluster lives in $ORCHESTRA_PG_DIR (default /tmp/orchestra-pg) and runs as
-# the unprivileged `postgres` user when started by root. Idempotent: a running
-# server there is reused.
+# Exports ORCHESTRA_TEST_POSTGRES_URL and ORCHESTRA_REQUIRE_POSTGRES=1, and
+# ORCHESTRA_TEST_PGBOUNCER_URL: a pgbouncer in transaction-pooling mode in
+# front of the same server (installed from Debian too), for the tests of
+# prepared_statements=False. The cluster lives in $ORCHESTRA_PG_DIR (default
+# /tmp/orchestra-pg) and runs as the unprivileged `postgres` user when started
+# by root. Idempotent: a running server (and pgbouncer) there is reused.
 
 _pg_dir="${ORCHESTRA_PG_DIR:-/tmp/orchestra-pg}"
 
@@ -73,10 +75,53 @@ SQL
     export ORCHESTRA_TEST_POSTGRES_URL="postgresql+psycopg://orchestra@127.0.0.1:$port/orchestra"
     export ORCHESTRA_REQUIRE_POSTGRES=1
     echo "postgres.sh: PostgreSQL on 127.0.0.1:$port ($ORCHESTRA_TEST_POSTGRES_URL)" >&2
+    _pgbouncer_start "$port"
+}
+
+_pgbouncer_start() {
+    local pg_port="$1" port
+    if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+        if [ "$(id -u)" != 0 ]; then
+            echo "postgres.sh: pgbouncer not installed; its tests will skip" >&2
+            return 0
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >&2 || return 1
+    fi
+    if [ -f "$_pg_dir/pgbouncer.pid" ] && kill -0 "$(cat "$_pg_dir/pgbouncer.pid")" 2>/dev/null; then
+        port="$(cat "$_pg_dir/pgbouncer.port")"
+    else
+        port="$(_pg_free_port)" || return 1
+        # Transaction pooling with two server connections: consecutive
+        # transactions of one client land on different server sessions.
+        _pg_as_owner sh -c "cat > '$_pg_dir/pgbouncer.ini'" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $_pg_dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 200
+logfile = $_pg_dir/pgbouncer.log
+pidfile = $_pg_dir/pgbouncer.pid
+INI
+        _pg_as_owner sh -c "echo '\"orchestra\" \"\"' > '$_pg_dir/userlist.txt'; echo $port > '$_pg_dir/pgbouncer.port'"
+        _pg_as_owner "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" -d -q "$_pg_dir/pgbouncer.ini" \
+            || { cat "$_pg_dir/pgbouncer.log" >&2; return 1; }
+    fi
+    export ORCHESTRA_TEST_PGBOUNCER_URL="postgresql+psycopg://orchestra@127.0.0.1:$port/orchestra"
+    echo "postgres.sh: pgbouncer (transaction pooling) on 127.0.0.1:$port" >&2
 }
 
 pg_stop() {
     local bindir
+    if [ -f "$_pg_dir/pgbouncer.pid" ]; then
+        kill "$(cat "$_pg_dir/pgbouncer.pid")" 2>/dev/null || true
+        rm -f "$_pg_dir/pgbouncer.pid"
+    fi
     bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
     if [ -n "$bindir" ] && [ -f "$_pg_dir/data/postmaster.pid" ]; then
         _pg_as_owner "$bindir/pg_ctl" -D "$_pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -87,7 +132,11 @@ pg_stop() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -euo pipefail
     case "${1:-start}" in
-        start) pg_start; echo "export ORCHESTRA_TEST_POSTGRES_URL=$ORCHESTRA_TEST_POSTGRES_URL ORCHESTRA_REQUIRE_POSTGRES=1" ;;
+        start)
+            pg_start
+            echo "export ORCHESTRA_TEST_POSTGRES_URL=$ORCHESTRA_TEST_POSTGRES_URL ORCHESTRA_REQUIRE_POSTGRES=1" \
+                "ORCHESTRA_TEST_PGBOUNCER_URL=${ORCHESTRA_TEST_PGBOUNCER_URL:-}"
+            ;;
         stop) pg_stop ;;
         *) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
     esac

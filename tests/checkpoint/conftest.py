@@ -62,6 +62,20 @@ def postgres_url() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def pgbouncer_url(postgres_url: str) -> str:
+    """The fresh database of `postgres_url`, reached through pgbouncer in transaction mode."""
+    bouncer = os.environ.get("ORCHESTRA_TEST_PGBOUNCER_URL")
+    if not bouncer:
+        if os.environ.get("ORCHESTRA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(
+                "ORCHESTRA_TEST_PGBOUNCER_URL is unset: `source .ci/postgres.sh` starts one"
+            )
+        pytest.skip("no pgbouncer: set ORCHESTRA_TEST_PGBOUNCER_URL (see .ci/postgres.sh)")
+    database = make_url(postgres_url).database
+    return make_url(bouncer).set(database=database).render_as_string(hide_password=False)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database URL, once per back-end."""

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import select, text
 
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.checkpoint.schema import schema_versions
+from tests.checkpoint.graphs import pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -135,3 +137,34 @@ def test_prepared_statements_false_leaves_no_server_side_statements(
                 text("SELECT count(*) FROM pg_prepared_statements")
             ).scalar_one()
     assert (prepared_count > 0) is prepared
+
+
+def test_the_saver_works_through_pgbouncer_in_transaction_mode(pgbouncer_url: str) -> None:
+    # pgbouncer hands each transaction to whichever of its two server
+    # sessions is free, so nothing may rely on session state.
+    with SQLCheckpointer(pgbouncer_url, prepared_statements=False, pool_size=6) as saver:
+        app = pipeline(10, saver)
+
+        def run(i: int) -> int:
+            config = {"configurable": {"thread_id": f"bounced-{i}"}}
+            result = app.invoke({"counter": i, "doc": "d"}, config)
+            assert len(list(app.get_state_history(config))) == 12
+            return int(result["counter"])
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(run, range(12)))
+    assert results == [i + 10 for i in range(12)]
+
+
+async def test_the_async_saver_works_through_pgbouncer_in_transaction_mode(
+    pgbouncer_url: str,
+) -> None:
+    async with SQLCheckpointer(pgbouncer_url, prepared_statements=False) as saver:
+        app = pipeline(10, saver)
+        results = await asyncio.gather(
+            *(
+                app.ainvoke({"counter": i, "doc": "d"}, {"configurable": {"thread_id": f"a{i}"}})
+                for i in range(8)
+            )
+        )
+    assert [r["counter"] for r in results] == [i + 10 for i in range(8)]
