@@ -199,26 +199,32 @@ def _bytes_per_step(subject: Subject) -> float | None:
     return (subject.stored_bytes(thread_id) - before) / STEPS
 
 
-def _get_tuple_ms(saver: SQLCheckpointer, checkpoints: int) -> float:
-    """Median latency of `get_tuple` (latest) on a thread with this many checkpoints."""
+def _fill_thread(saver: SQLCheckpointer, checkpoints: int) -> dict[str, Any]:
+    """A new thread with this many checkpoints; returns the config of its latest."""
     thread_id = f"history-{checkpoints}-{uuid.uuid4()}"
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    version: str | None = None
+    version: float | None = None
     for step in range(checkpoints):
         checkpoint = empty_checkpoint()
         version = saver.get_next_version(version, None)
         checkpoint["channel_versions"] = {"counter": version}
         checkpoint["channel_values"] = {"counter": step}
-        config = saver.put(
-            config, checkpoint, {"source": "loop", "step": step}, {"counter": version}
-        )  # type: ignore[arg-type]
-    latest = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    samples = []
+        metadata: Any = {"source": "loop", "step": step}
+        config = saver.put(config, checkpoint, metadata, {"counter": version})  # type: ignore[arg-type]
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+
+
+def _get_tuple_ms(saver: SQLCheckpointer, sizes: tuple[int, ...]) -> list[float]:
+    """Median `get_tuple` (latest) latency per thread size, measured interleaved
+    once every thread exists, so they share one database state."""
+    latest = [_fill_thread(saver, n) for n in sizes]
+    samples: list[list[float]] = [[] for _ in sizes]
     for _ in range(300):
-        start = time.perf_counter()
-        saver.get_tuple(latest)  # type: ignore[arg-type]
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        for config, bucket in zip(latest, samples, strict=True):
+            start = time.perf_counter()
+            saver.get_tuple(config)  # type: ignore[arg-type]
+            bucket.append((time.perf_counter() - start) * 1000)
+    return [statistics.median(bucket) for bucket in samples]
 
 
 def main() -> None:
@@ -267,8 +273,7 @@ def main() -> None:
         print("\nget_tuple (latest) latency, ms")
         for s in subjects:
             if isinstance(s.saver, SQLCheckpointer):
-                short = _get_tuple_ms(s.saver, 10)
-                long = _get_tuple_ms(s.saver, HISTORY)
+                short, long = _get_tuple_ms(s.saver, (10, HISTORY))
                 print(
                     f"  {s.name:<26} 10 checkpoints {short:.3f}   "
                     f"{HISTORY:,} checkpoints {long:.3f}   ratio {long / short:.2f}"
