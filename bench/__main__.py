@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import local_model, patterns
+from bench import checkpointer, local_model, patterns
 
 
 def main() -> None:
@@ -12,6 +12,8 @@ def main() -> None:
     patterns.main(rounds=5, latency=0.005)
     print("== the embedded local model (what orchestration overhead compares against)")
     local_model.main()
+    print("== checkpointer (orchestra / LangGraph's savers)")
+    checkpointer.main()
 
 
 if __name__ == "__main__":

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointSchemaError",
     "DefinitionError",
+    "InvalidDatabaseURLError",
+    "InvalidMetadataFilterError",
     "LocalModelNotInstalledError",
     "LocalModelStartError",
     "ModelConfigError",
     "OrchestraError",
     "RouteError",
     "StructuredOutputError",
+    "ThreadExistsError",
+    "UnsafeCheckpointDataError",
 ]
 
 
@@ -39,3 +44,23 @@ class LocalModelNotInstalledError(OrchestraError):
 
 class LocalModelStartError(OrchestraError):
     """The embedded local model server did not start or did not become ready."""
+
+
+class InvalidDatabaseURLError(OrchestraError, ValueError):
+    """The checkpoint database URL names a database or driver Orchestra cannot use."""
+
+
+class InvalidMetadataFilterError(OrchestraError, ValueError):
+    """A `list(filter=...)` key or value cannot be matched against checkpoint metadata."""
+
+
+class CheckpointSchemaError(OrchestraError):
+    """The checkpoint database was written by a newer Orchestra than the one running."""
+
+
+class ThreadExistsError(OrchestraError):
+    """`copy_thread` was asked to copy onto a thread that already has checkpoints."""
+
+
+class UnsafeCheckpointDataError(OrchestraError):
+    """Checkpoint data would need pickle (or another unsafe format) to store or load."""

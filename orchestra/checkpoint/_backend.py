@@ -1,0 +1,236 @@
+"""The backend interface: run a plan in one transaction, sync or async; and picking one by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine, Insert, bindparam, make_url
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import ArgumentError
+
+from orchestra.checkpoint._plans import Outcome, Plan, Step
+from orchestra.errors import InvalidDatabaseURLError
+
+if TYPE_CHECKING:
+    # sqlalchemy.ext.asyncio needs greenlet, which only the postgres extra installs.
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = [
+    "MAX_ROWS",
+    "Backend",
+    "Batch",
+    "CombinedInsert",
+    "EngineOptions",
+    "InsertCompiler",
+    "Synchronous",
+    "adrive",
+    "drive",
+    "execute",
+    "open_backend",
+    "split",
+]
+
+T = TypeVar("T")
+
+Rows = list[dict[str, Any]]
+Batch = tuple[Insert, Rows]
+"""An INSERT and the rows to run it with."""
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Tuning shared by the backends; each reads the fields that apply to it."""
+
+    synchronous: Synchronous = "NORMAL"
+    busy_timeout: float = 30.0
+    pool_size: int = 5
+    max_overflow: int = 10
+    prepared_statements: bool = True
+
+
+class Backend(Protocol):
+    """Runs plans against one database."""
+
+    dialect: str
+    engine: Engine
+
+    def run(self, plan: Plan[T], *, write: bool) -> T: ...
+
+    def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
+        """Compile an INSERT that `insert` will run, binding these columns."""
+
+    def insert(self, batches: Sequence[Batch]) -> None:
+        """Run precompiled INSERTs, each with its rows, in one transaction."""
+
+    async def ainsert(self, batches: Sequence[Batch]) -> None:
+        """Async `insert`."""
+
+    async def arun(self, plan: Plan[T], *, write: bool) -> T: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+# Rows per compiled INSERT: keeps the bound parameters well under SQLite's
+# 32766 and PostgreSQL's 65535 limits.
+MAX_ROWS = 500
+
+
+class CombinedInsert:
+    """Batches of INSERTs as one multi-row statement, compiled once per shape.
+
+    The checkpoint, blob and write inserts run on every graph step, and
+    SQLAlchemy's per-execute work (cache key, execution context, result)
+    costs more than the database spends on them; so they are compiled once
+    per (statements, row counts) and run straight on the DB-API driver. The
+    SQL text and the value conversions are still SQLAlchemy's.
+
+    Every batch but the last becomes a data-modifying CTE of the last one
+    (PostgreSQL only), so a checkpoint and its new channel values are one
+    statement: atomic without BEGIN/COMMIT, one round trip.
+    """
+
+    def __init__(
+        self, parts: Sequence[tuple[Insert, Sequence[str], int]], dialect: Dialect
+    ) -> None:
+        self._names: list[list[dict[str, str]]] = []
+        statements = []
+        for index, (statement, columns, count) in enumerate(parts):
+            table: Any = statement.table
+            names = [{c: f"b{index}_{row}_{c}" for c in columns} for row in range(count)]
+            self._names.append(names)
+            values = [
+                {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()}
+                for row in names
+            ]
+            statements.append(statement.values(values))
+        combined = statements[-1]
+        for index, statement in enumerate(statements[:-1]):
+            combined = combined.add_cte(statement.cte(f"batch{index}"))
+        compiled = combined.compile(dialect=dialect)
+        self.sql = compiled.string
+        where = {
+            name: (batch, row, column)
+            for batch, rows in enumerate(self._names)
+            for row, row_names in enumerate(rows)
+            for column, name in row_names.items()
+        }
+        order = compiled.positiontup if compiled.positional else list(compiled.binds)
+        # For each driver parameter, in order: where its value is and how to convert it.
+        self._plan = tuple(
+            (
+                name,
+                *where[name],
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name in order or ()
+        )
+        self._positional = bool(compiled.positional)
+
+    def args(self, batches: Sequence[Rows]) -> Any:
+        """The driver's parameters: a tuple (qmark) or a dict (pyformat)."""
+        values = [
+            batches[b][r][c] if p is None else p(batches[b][r][c]) for _, b, r, c, p in self._plan
+        ]
+        if self._positional:
+            return tuple(values)
+        return {entry[0]: value for entry, value in zip(self._plan, values, strict=True)}
+
+
+class InsertCompiler:
+    """Compiles and caches `CombinedInsert`s for the statements a backend registered."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._columns: dict[int, tuple[str, ...]] = {}
+        self._cache: dict[tuple[tuple[int, int], ...], CombinedInsert] = {}
+
+    def register(self, statement: Insert, columns: Sequence[str]) -> None:
+        self._columns[id(statement)] = tuple(columns)
+
+    def combined(self, batches: Sequence[Batch]) -> CombinedInsert:
+        """One statement for these (non-empty, at most MAX_ROWS each) batches."""
+        shape = tuple((id(statement), len(rows)) for statement, rows in batches)
+        compiled = self._cache.get(shape)
+        if compiled is None:
+            compiled = CombinedInsert(
+                [(st, self._columns[id(st)], len(rows)) for st, rows in batches], self._dialect
+            )
+            self._cache[shape] = compiled
+        return compiled
+
+
+def split(batches: Sequence[Batch]) -> list[Batch]:
+    """The non-empty batches, each cut to at most MAX_ROWS rows."""
+    return [
+        (statement, rows[start : start + MAX_ROWS])
+        for statement, rows in batches
+        for start in range(0, len(rows), MAX_ROWS)
+    ]
+
+
+def execute(conn: Connection, step: Step) -> Outcome:
+    """Run one step through SQLAlchemy."""
+    result = conn.execute(step.statement, step.params)
+    return Outcome(result.all() if result.returns_rows else [], result.rowcount)
+
+
+def drive(plan: Plan[T], run_step: Callable[[Step], Outcome]) -> T:
+    """Run `plan`, feeding each step's outcome back into it."""
+    try:
+        step = next(plan)
+        while True:
+            step = plan.send(run_step(step))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def adrive(conn: AsyncConnection, plan: Plan[T]) -> T:
+    """`drive` on an async connection."""
+    try:
+        step = next(plan)
+        while True:
+            result = await conn.execute(step.statement, step.params)
+            rows = result.all() if result.returns_rows else []
+            step = plan.send(Outcome(rows, result.rowcount))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def open_backend(url: str | URL | Engine, options: EngineOptions) -> Backend:
+    """The backend for a database URL (or an existing SQLAlchemy Engine).
+
+    Raises:
+        InvalidDatabaseURLError: not a SQLite file or a PostgreSQL database.
+    """
+    if options.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise InvalidDatabaseURLError(
+            f"synchronous={options.synchronous!r} is not a durability level: use NORMAL "
+            "(survives a crash of the application) or FULL (also survives power loss)"
+        )
+    engine = url if isinstance(url, Engine) else None
+    try:
+        parsed = engine.url if engine is not None else make_url(url)  # type: ignore[arg-type]
+    except ArgumentError as exc:
+        raise InvalidDatabaseURLError(
+            f"{url!r} is not a database URL: use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host/dbname"
+        ) from exc
+    backend_name = parsed.get_backend_name()
+    if backend_name == "sqlite":
+        from orchestra.checkpoint.sqlite import SQLiteBackend
+
+        return SQLiteBackend(parsed, options, engine=engine)
+    if backend_name == "postgresql":
+        from orchestra.checkpoint.postgres import PostgresBackend
+
+        return PostgresBackend(parsed, options, engine=engine)
+    raise InvalidDatabaseURLError(
+        f"checkpoint database {parsed.render_as_string(hide_password=True)!r} is not supported: "
+        "use sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/dbname"
+    )

@@ -1,0 +1,288 @@
+"""Turning LangGraph checkpoints, blobs and writes into rows and back, shared by sync and async.
+
+All (de)serialisation goes through the saver's serde, and every stored type
+tag is checked here: a `pickle` row is refused, whatever serde is configured.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    get_serializable_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from sqlalchemy import Row
+
+from orchestra.errors import InvalidMetadataFilterError, UnsafeCheckpointDataError
+
+__all__ = ["RowCodec", "next_version", "validate_filter", "version_key"]
+
+# A filter key becomes part of a JSON path (`$.key`) on SQLite, so it must be a
+# plain member name: no dots, brackets, quotes or whitespace.
+_FILTER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
+_FILTER_SCALARS = (str, int, float, bool, type(None))
+
+# Serde type tags a row may carry. Anything else (notably "pickle") is refused.
+_SAFE_TYPES = frozenset({"msgpack", "json", "null", "bytes", "bytearray", "empty"})
+
+
+def validate_filter(metadata_filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check a `list(filter=...)` mapping and return it as a plain dict.
+
+    Raises:
+        InvalidMetadataFilterError: a key is not a plain identifier, or a value
+            is not JSON data.
+    """
+    if not metadata_filter:
+        return {}
+    for key, value in metadata_filter.items():
+        if not isinstance(key, str) or not _FILTER_KEY.match(key):
+            raise InvalidMetadataFilterError(
+                f"metadata filter key {key!r} is not allowed: use a name made of letters, "
+                "digits, '_' and '-' (for example 'source' or 'run_id')"
+            )
+        _check_json_value(key, value)
+    return dict(metadata_filter)
+
+
+def _check_json_value(key: str, value: Any) -> None:
+    if isinstance(value, _FILTER_SCALARS):
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_json_value(key, item)
+        return
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for item in value.values():
+            _check_json_value(key, item)
+        return
+    raise InvalidMetadataFilterError(
+        f"metadata filter value for {key!r} must be JSON data (str, number, bool, None, "
+        f"list or dict), not {type(value).__name__}"
+    )
+
+
+def next_version(current: str | int | float | None) -> float:
+    """The version after `current`: the next whole number plus a random fraction.
+
+    The fraction matters: two forks of one checkpoint both bump a channel to
+    the same whole number, and blobs are keyed by (channel, version), so
+    without it the second fork's value would be dropped as a duplicate of the
+    first's. A float rather than LangGraph's usual 49-character string keeps
+    every checkpoint's version maps (one entry per channel and per node) small.
+    """
+    if current is None:
+        counter = 0
+    elif isinstance(current, str):
+        counter = int(current.split(".")[0])
+    else:
+        counter = int(current)
+    return counter + 1 + random.random()
+
+
+def version_key(version: str | int | float) -> str:
+    """How a version is spelled in the blobs table."""
+    return repr(version) if isinstance(version, float) else str(version)
+
+
+def _strip_nul(value: Any) -> Any:
+    """`value` without NUL characters, which PostgreSQL's JSONB cannot hold."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+class RowCodec:
+    """Encodes and decodes rows with one serde."""
+
+    def __init__(self, serde: SerializerProtocol) -> None:
+        self.serde = serde
+
+    def dump(self, value: Any) -> tuple[str, bytes]:
+        type_, data = self.serde.dumps_typed(value)
+        if type_ not in _SAFE_TYPES:
+            raise UnsafeCheckpointDataError(
+                f"the serializer produced {type_!r} data, which Orchestra does not store; "
+                "make the value msgpack-serialisable (plain data, pydantic models, dataclasses)"
+            )
+        return type_, data
+
+    def load(self, type_: str, data: bytes | None) -> Any:
+        if type_ not in _SAFE_TYPES:
+            raise UnsafeCheckpointDataError(
+                f"refusing to load checkpoint data of type {type_!r}: only msgpack/json "
+                "data is ever deserialised (no pickle)"
+            )
+        return self.serde.loads_typed((type_, data or b""))
+
+    # -- put -----------------------------------------------------------------
+
+    def checkpoint_row(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+    ) -> dict[str, Any]:
+        configurable = config["configurable"]
+        stored = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+        type_, data = self.dump(stored)
+        clean_metadata = get_serializable_checkpoint_metadata(config, metadata)
+        # repr() shows a NUL as the text \x00: a cheap test before walking.
+        if "\\x00" in repr(clean_metadata):
+            clean_metadata = _strip_nul(clean_metadata)
+        run_id = clean_metadata.get("run_id")
+        return {
+            "thread_id": configurable["thread_id"],
+            "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+            "checkpoint_id": checkpoint["id"],
+            "parent_checkpoint_id": configurable.get("checkpoint_id"),
+            "run_id": str(run_id) if run_id is not None else None,
+            "created_at": time.time(),
+            "type": type_,
+            "checkpoint": data,
+            "metadata": clean_metadata,
+        }
+
+    def blob_rows(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        values: Mapping[str, Any],
+        new_versions: ChannelVersions,
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for channel, version in new_versions.items():
+            # A channel with a version but no value needs no row: a missing
+            # blob already loads as "no value".
+            if channel not in values:
+                continue
+            type_, data = self.dump(values[channel])
+            rows.append(
+                {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": checkpoint_ns,
+                    "channel": channel,
+                    "version": version_key(version),
+                    "type": type_,
+                    "blob": data,
+                }
+            )
+        return rows
+
+    def write_rows(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> list[dict[str, Any]]:
+        configurable = config["configurable"]
+        rows = []
+        for idx, (channel, value) in enumerate(writes):
+            type_, data = self.dump(value)
+            rows.append(
+                {
+                    "thread_id": configurable["thread_id"],
+                    "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                    "checkpoint_id": configurable["checkpoint_id"],
+                    "task_id": task_id,
+                    "task_path": task_path,
+                    "idx": WRITES_IDX_MAP.get(channel, idx),
+                    "channel": channel,
+                    "type": type_,
+                    "blob": data,
+                }
+            )
+        return rows
+
+    # -- get -----------------------------------------------------------------
+
+    def stored_versions(self, type_: str, data: bytes) -> ChannelVersions:
+        """The channel versions a serialised checkpoint refers to."""
+        stored = self.load(type_, data)
+        return cast(ChannelVersions, stored.get("channel_versions") or {})
+
+    def blob_keys(self, rows: Iterable[Row[Any]]) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(channel, version) of every blob the checkpoint rows refer to, by (thread, ns)."""
+        keys: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for row in rows:
+            wanted = keys.setdefault((row.thread_id, row.checkpoint_ns), set())
+            for channel, version in self.stored_versions(row.type, row.checkpoint).items():
+                wanted.add((channel, version_key(version)))
+        return keys
+
+    def tuples(
+        self,
+        checkpoint_rows: Sequence[Row[Any]],
+        blob_rows: Iterable[tuple[str, str, Row[Any]]],
+        write_rows: Iterable[tuple[str, str, Row[Any]]],
+    ) -> list[CheckpointTuple]:
+        """Assemble `CheckpointTuple`s from their checkpoint, blob and write rows.
+
+        Blob and write rows come with the (thread_id, checkpoint_ns) they were
+        fetched for.
+        """
+        values: dict[tuple[str, str, str, str], Any] = {}
+        for thread_id, ns, b in blob_rows:
+            if b.type != "empty":
+                values[(thread_id, ns, b.channel, b.version)] = self.load(b.type, b.blob)
+        pending: dict[tuple[str, str, str], list[tuple[tuple[str, str, int], PendingWrite]]] = {}
+        for thread_id, ns, w in write_rows:
+            pending.setdefault((thread_id, ns, w.checkpoint_id), []).append(
+                (
+                    writes_sort_key(w.task_path, w.task_id, w.idx),
+                    (w.task_id, w.channel, self.load(w.type, w.blob)),
+                )
+            )
+        result = []
+        for row in checkpoint_rows:
+            stored = self.load(row.type, row.checkpoint)
+            channel_values = {}
+            for channel, version in (stored.get("channel_versions") or {}).items():
+                key = (row.thread_id, row.checkpoint_ns, channel, version_key(version))
+                if key in values:
+                    channel_values[channel] = values[key]
+            checkpoint = cast(Checkpoint, {**stored, "channel_values": channel_values})
+            key3 = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
+            ordered = sorted(pending.get(key3, []), key=lambda item: item[0])
+            result.append(
+                CheckpointTuple(
+                    config=_config(row.thread_id, row.checkpoint_ns, row.checkpoint_id),
+                    checkpoint=checkpoint,
+                    metadata=cast(CheckpointMetadata, row._mapping["metadata"]),
+                    parent_config=(
+                        _config(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id)
+                        if row.parent_checkpoint_id
+                        else None
+                    ),
+                    pending_writes=[write for _, write in ordered],
+                )
+            )
+        return result
+
+
+def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }

@@ -1,0 +1,165 @@
+"""PostgreSQL: a sync and an async connection pool over psycopg 3.
+
+No saver-wide lock: every operation checks a connection out of the pool, so a
+pooled saver serves concurrent callers in parallel. `prepared_statements=False`
+turns off psycopg's server-side prepared statements, which a pgbouncer in
+transaction mode cannot route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import weakref
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Insert, create_engine
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from orchestra.checkpoint._backend import (
+    Batch,
+    EngineOptions,
+    InsertCompiler,
+    adrive,
+    drive,
+    execute,
+    split,
+)
+from orchestra.checkpoint._plans import Plan
+from orchestra.errors import InvalidDatabaseURLError
+
+__all__ = ["PostgresBackend"]
+
+T = TypeVar("T")
+
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO off"
+
+
+class PostgresBackend:
+    """Runs plans on a PostgreSQL database."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: URL, options: EngineOptions, *, engine: Engine | None = None) -> None:
+        if url.drivername not in ("postgresql", "postgresql+psycopg"):
+            raise InvalidDatabaseURLError(
+                f"PostgreSQL driver {url.get_driver_name()!r} is not supported: use "
+                "postgresql+psycopg://user:password@host/dbname "
+                "(pip install 'orchestra-graphs[postgres]')"
+            )
+        # A bare postgresql:// means psycopg2 to SQLAlchemy; Orchestra uses psycopg 3.
+        self._url = url.set(drivername="postgresql+psycopg")
+        connect_args: dict[str, Any] = {}
+        # `synchronous` NORMAL (or OFF) means synchronous_commit=off: a commit
+        # survives a crash of this process, as NORMAL does on SQLite, but not
+        # of the database server's host; the commit no longer waits for an
+        # fsync. FULL keeps the server's own setting.
+        async_commit = options.synchronous in ("OFF", "NORMAL")
+        # Behind pgbouncer (prepared_statements=False) a session setting can
+        # leak to other clients or be lost, and the `options` startup
+        # parameter may be refused; there each write sets it for its own
+        # transaction instead.
+        # So does a caller's own engine, whose connect options are not ours.
+        self._set_local = async_commit and (not options.prepared_statements or engine is not None)
+        if not options.prepared_statements:
+            connect_args["prepare_threshold"] = None
+        elif async_commit and "options" not in url.query:
+            connect_args["options"] = "-c synchronous_commit=off"
+        self._engine_args: dict[str, Any] = {
+            "pool_size": options.pool_size,
+            "max_overflow": options.max_overflow,
+            "connect_args": connect_args,
+        }
+        self.engine = engine or create_engine(self._url, **self._engine_args)
+        self._inserts = InsertCompiler(self.engine.dialect)
+        # An async pool's connections belong to the event loop that opened
+        # them, so each loop gets its own engine.
+        self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _async_engine(self) -> AsyncEngine:
+        loop = asyncio.get_running_loop()
+        engine = self._async_engines.get(loop)
+        if engine is None:
+            engine = create_async_engine(self._url, **self._engine_args)
+            self._async_engines[loop] = engine
+        return engine
+
+    def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
+        self._inserts.register(statement, columns)
+
+    def _statements(self, batches: Sequence[Batch]) -> list[tuple[str, Any]]:
+        """One combined statement, or one per chunk when a batch is very large."""
+        parts = split(batches)
+        if len(parts) == len([b for b in batches if b[1]]):
+            if not parts:
+                return []
+            combined = self._inserts.combined(parts)
+            return [(combined.sql, combined.args([rows for _, rows in parts]))]
+        chunks = [self._inserts.combined([part]) for part in parts]
+        return [(c.sql, c.args([rows])) for c, (_, rows) in zip(chunks, parts, strict=True)]
+
+    def insert(self, batches: Sequence[Batch]) -> None:
+        statements = self._statements(batches)
+        if not statements:
+            return
+        with self.engine.connect() as conn:
+            driver: Any = conn.connection.driver_connection
+            if len(statements) == 1 and not self._set_local:
+                # One statement in autocommit: one round trip, atomic by itself.
+                driver.autocommit = True
+                try:
+                    driver.execute(*statements[0])
+                finally:
+                    driver.autocommit = False
+                return
+            with driver.pipeline(), driver.transaction():
+                if self._set_local:
+                    driver.execute(_ASYNC_COMMIT)
+                for sql, args in statements:
+                    driver.execute(sql, args)
+
+    async def ainsert(self, batches: Sequence[Batch]) -> None:
+        statements = self._statements(batches)
+        if not statements:
+            return
+        async with self._async_engine().connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            if len(statements) == 1 and not self._set_local:
+                await driver.set_autocommit(True)
+                try:
+                    await driver.execute(*statements[0])
+                finally:
+                    await driver.set_autocommit(False)
+                return
+            async with driver.pipeline(), driver.transaction():
+                if self._set_local:
+                    await driver.execute(_ASYNC_COMMIT)
+                for sql, args in statements:
+                    await driver.execute(sql, args)
+
+    def run(self, plan: Plan[T], *, write: bool) -> T:
+        with self.engine.begin() as conn:
+            return drive(plan, functools.partial(execute, conn))
+
+    async def arun(self, plan: Plan[T], *, write: bool) -> T:
+        async with self._async_engine().begin() as conn:
+            return await adrive(conn, plan)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        for engine in list(self._async_engines.values()):
+            # Without the owning loop the connections cannot be closed
+            # politely; dropping the pool lets them be collected.
+            engine.sync_engine.dispose(close=False)
+        self._async_engines.clear()
+
+    async def aclose(self) -> None:
+        current = self._async_engines.pop(asyncio.get_running_loop(), None)
+        if current is not None:
+            await current.dispose()
+        self.close()

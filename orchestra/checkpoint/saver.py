@@ -1,0 +1,504 @@
+"""`SQLCheckpointer`: LangGraph's `BaseCheckpointSaver` on SQLAlchemy Core, sync and async."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from sqlalchemy import Engine, Row
+
+from orchestra.checkpoint import _plans
+from orchestra.checkpoint._backend import (
+    Backend,
+    Batch,
+    EngineOptions,
+    Synchronous,
+    open_backend,
+)
+from orchestra.checkpoint._rows import RowCodec, next_version, validate_filter
+from orchestra.checkpoint._statements import Statements
+
+__all__ = ["DEFAULT_URL", "RetentionResult", "SQLCheckpointer"]
+
+DEFAULT_URL = "sqlite:///checkpoints/orchestra.db"
+"""Where Orchestra keeps checkpoints when no database is configured."""
+
+# Checkpoints whose blobs and writes are fetched together while listing.
+_LIST_PAGE = 50
+
+_PRUNE_STRATEGIES = ("keep_latest", "delete")
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    """What `SQLCheckpointer.retain` removed."""
+
+    expired_threads: tuple[str, ...] = ()
+    """Threads deleted whole because their newest checkpoint outlived the TTL."""
+    pruned_checkpoints: int = 0
+    """Older checkpoints deleted by keep-latest."""
+    skipped_threads: tuple[str, ...] = ()
+    """Threads keep-latest left alone because they use a DeltaChannel."""
+
+
+class _Readiness:
+    """Whether `setup()` has run; shared by the clones `with_allowlist` makes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ready = False
+
+
+class SQLCheckpointer(BaseCheckpointSaver[float]):
+    """A durable LangGraph checkpoint saver on SQLite or PostgreSQL.
+
+    One object serves sync (`invoke`) and async (`ainvoke`) graphs. Each
+    channel value is stored once per version, so a large value that does not
+    change costs nothing on later steps. Data is (de)serialised with
+    LangGraph's msgpack serializer in strict mode: no pickle, and only
+    allow-listed types are rebuilt.
+
+    Args:
+        url: `sqlite:///path/to/file.db` (the parent directory is created) or
+            `postgresql+psycopg://user:password@host/dbname`; or an existing
+            SQLAlchemy `Engine` for one of them, used for the sync calls (on
+            SQLite, its new connections get the same WAL/pragma set-up).
+        synchronous: SQLite's durability level. `NORMAL` survives a process
+            crash; `FULL` also survives power loss, at an fsync per commit.
+        busy_timeout: seconds a SQLite connection waits for another
+            process's lock before failing.
+        pool_size: connections kept open per pool.
+        max_overflow: extra connections a pool may open under load.
+        prepared_statements: PostgreSQL only; set `False` behind pgbouncer in
+            transaction mode.
+        serde: serializer to use instead of the strict default.
+        allowed_msgpack_modules: extra `(module, name)` types the default
+            serializer may rebuild (LangGraph adds a graph's state types itself).
+
+    Raises:
+        InvalidDatabaseURLError: the URL is not a SQLite file or PostgreSQL database.
+
+    Example:
+        ```python
+        from orchestra.checkpoint import SQLCheckpointer
+
+        with SQLCheckpointer("sqlite:///checkpoints/orchestra.db") as saver:
+            app = graph.compile(checkpointer=saver)
+            app.invoke({"goal": "..."}, {"configurable": {"thread_id": "run-1"}})
+        ```
+    """
+
+    def __init__(
+        self,
+        url: str | Engine = DEFAULT_URL,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout: float = 30.0,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        prepared_statements: bool = True,
+        serde: SerializerProtocol | None = None,
+        allowed_msgpack_modules: Collection[tuple[str, ...]] = (),
+    ) -> None:
+        super().__init__(
+            serde=serde
+            or JsonPlusSerializer(
+                pickle_fallback=False,
+                # None means strict: only LangGraph's safe types plus these.
+                allowed_msgpack_modules=tuple(allowed_msgpack_modules) or None,
+            )
+        )
+        self._backend: Backend = open_backend(
+            url,
+            EngineOptions(
+                synchronous=synchronous,
+                busy_timeout=busy_timeout,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                prepared_statements=prepared_statements,
+            ),
+        )
+        self._sql = Statements(self._backend.dialect)
+        for statement, columns in self._sql.hot_inserts():
+            self._backend.precompile(statement, columns)
+        self._readiness = _Readiness()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine behind the sync calls."""
+        return self._backend.engine
+
+    @property
+    def _codec(self) -> RowCodec:
+        # Built per call: `with_allowlist` clones swap `self.serde`.
+        return RowCodec(self.serde)
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create or migrate the tables. Idempotent, and safe to run from many processes at once.
+
+        Every other method calls it on first use; call it yourself to fail fast.
+
+        Raises:
+            CheckpointSchemaError: the database was written by a newer Orchestra.
+        """
+        with self._readiness.lock:
+            self._backend.run(_plans.setup(self._sql), write=True)
+            self._readiness.ready = True
+
+    async def asetup(self) -> None:
+        """Async `setup()`."""
+        await self._backend.arun(_plans.setup(self._sql), write=True)
+        self._readiness.ready = True
+
+    def _ready(self) -> None:
+        if not self._readiness.ready:
+            with self._readiness.lock:
+                if not self._readiness.ready:
+                    self._backend.run(_plans.setup(self._sql), write=True)
+                    self._readiness.ready = True
+
+    async def _aready(self) -> None:
+        if not self._readiness.ready:
+            await self.asetup()
+
+    def close(self) -> None:
+        """Close every connection. The saver must not be used afterwards."""
+        self._backend.close()
+
+    async def aclose(self) -> None:
+        """Async `close()`; closes the async pool of the running event loop politely."""
+        await self._backend.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- plans ---------------------------------------------------------------
+
+    def _put_batches(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> tuple[list[Batch], RunnableConfig]:
+        codec = self._codec
+        row = codec.checkpoint_row(config, checkpoint, metadata)
+        blob_rows = codec.blob_rows(
+            row["thread_id"], row["checkpoint_ns"], checkpoint["channel_values"], new_versions
+        )
+        stored: RunnableConfig = {
+            "configurable": {
+                "thread_id": row["thread_id"],
+                "checkpoint_ns": row["checkpoint_ns"],
+                "checkpoint_id": row["checkpoint_id"],
+            }
+        }
+        return _plans.put_batches(self._sql, row, blob_rows), stored
+
+    def _put_writes_batches(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> list[Batch]:
+        rows = self._codec.write_rows(config, writes, task_id, task_path)
+        return _plans.put_writes_batches(self._sql, rows)
+
+    def _get_tuple_plan(self, config: RunnableConfig) -> _plans.Plan[CheckpointTuple | None]:
+        configurable = config["configurable"]
+        return _plans.get_tuple(
+            self._sql,
+            self._codec,
+            configurable["thread_id"],
+            configurable.get("checkpoint_ns", ""),
+            get_checkpoint_id(config),
+        )
+
+    def _list_plan(
+        self,
+        config: RunnableConfig | None,
+        metadata_filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> _plans.Plan[Sequence[Row[Any]]]:
+        configurable = (config or {}).get("configurable", {})
+        return _plans.select_rows(
+            self._sql.list_checkpoints(
+                thread_id=configurable.get("thread_id"),
+                checkpoint_ns=configurable.get("checkpoint_ns"),
+                checkpoint_id=configurable.get("checkpoint_id"),
+                metadata_filter=validate_filter(metadata_filter),
+                before_id=get_checkpoint_id(before) if before else None,
+                limit=limit,
+            )
+        )
+
+    @staticmethod
+    def _check_strategy(strategy: str) -> None:
+        if strategy not in _PRUNE_STRATEGIES:
+            raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
+
+    # -- sync ----------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint `config` names, or the thread's latest; `None` if there is none."""
+        self._ready()
+        return self._backend.run(self._get_tuple_plan(config), write=False)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints matching `config` and the metadata `filter`, newest first.
+
+        Raises:
+            InvalidMetadataFilterError: a filter key is not a plain name.
+        """
+        self._ready()
+        rows = self._backend.run(self._list_plan(config, filter, before, limit), write=False)
+        for start in range(0, len(rows), _LIST_PAGE):
+            page = rows[start : start + _LIST_PAGE]
+            yield from self._backend.run(
+                _plans.load_tuples(self._sql, self._codec, page), write=False
+            )
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint; only the channels in `new_versions` are written."""
+        self._ready()
+        batches, stored = self._put_batches(config, checkpoint, metadata, new_versions)
+        self._backend.insert(batches)
+        return stored
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes; a retry of the same task is a no-op."""
+        self._ready()
+        if writes:
+            self._backend.insert(self._put_writes_batches(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, blob and write of a thread."""
+        self._ready()
+        self._backend.run(_plans.delete_threads(self._sql, [thread_id]), write=True)
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) made by these runs."""
+        self._ready()
+        self._backend.run(_plans.delete_for_runs(self._sql, self._codec, run_ids), write=True)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy a whole thread, every namespace and ancestor, to a new thread id.
+
+        Raises:
+            ThreadExistsError: the target thread already has checkpoints.
+        """
+        self._ready()
+        self._backend.run(
+            _plans.copy_thread(self._sql, source_thread_id, target_thread_id), write=True
+        )
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Keep each namespace's latest checkpoint (`keep_latest`) or drop the threads (`delete`).
+
+        Raises:
+            NotImplementedError: `keep_latest` on a thread that uses a DeltaChannel.
+        """
+        self._check_strategy(strategy)
+        self._ready()
+        if strategy == "delete":
+            self._backend.run(_plans.delete_threads(self._sql, thread_ids), write=True)
+            return
+        self._backend.run(_plans.refuse_delta_threads(self._sql, thread_ids), write=True)
+        for thread_id in thread_ids:
+            self._backend.run(_plans.keep_latest(self._sql, self._codec, thread_id), write=True)
+
+    def retain(self, *, ttl: timedelta | None = None, keep_latest: bool = False) -> RetentionResult:
+        """Apply a retention policy to every thread in the database.
+
+        Args:
+            ttl: delete whole threads whose newest checkpoint is older than this.
+            keep_latest: then keep only the latest checkpoint of each remaining
+                thread's namespaces (threads using a DeltaChannel are skipped).
+        """
+        self._ready()
+        expired: list[str] = []
+        if ttl is not None:
+            cutoff = time.time() - ttl.total_seconds()
+            expired = self._backend.run(_plans.expire(self._sql, cutoff), write=True)
+        pruned, skipped = 0, []
+        if keep_latest:
+            threads = self._backend.run(_plans.select_rows(self._sql.all_threads()), write=False)
+            for (thread_id,) in threads:
+                try:
+                    pruned += self._backend.run(
+                        _plans.keep_latest(self._sql, self._codec, thread_id), write=True
+                    )
+                except NotImplementedError:
+                    skipped.append(thread_id)
+        return RetentionResult(tuple(expired), pruned, tuple(skipped))
+
+    # -- async ---------------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async `get_tuple`."""
+        await self._aready()
+        return await self._backend.arun(self._get_tuple_plan(config), write=False)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async `list`."""
+        await self._aready()
+        rows = await self._backend.arun(self._list_plan(config, filter, before, limit), write=False)
+        for start in range(0, len(rows), _LIST_PAGE):
+            page = rows[start : start + _LIST_PAGE]
+            for item in await self._backend.arun(
+                _plans.load_tuples(self._sql, self._codec, page), write=False
+            ):
+                yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async `put`."""
+        await self._aready()
+        batches, stored = self._put_batches(config, checkpoint, metadata, new_versions)
+        await self._backend.ainsert(batches)
+        return stored
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async `put_writes`."""
+        await self._aready()
+        if writes:
+            await self._backend.ainsert(
+                self._put_writes_batches(config, writes, task_id, task_path)
+            )
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async `delete_thread`."""
+        await self._aready()
+        await self._backend.arun(_plans.delete_threads(self._sql, [thread_id]), write=True)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async `delete_for_runs`."""
+        await self._aready()
+        await self._backend.arun(
+            _plans.delete_for_runs(self._sql, self._codec, run_ids), write=True
+        )
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async `copy_thread`."""
+        await self._aready()
+        await self._backend.arun(
+            _plans.copy_thread(self._sql, source_thread_id, target_thread_id), write=True
+        )
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Async `prune`."""
+        self._check_strategy(strategy)
+        await self._aready()
+        if strategy == "delete":
+            await self._backend.arun(_plans.delete_threads(self._sql, thread_ids), write=True)
+            return
+        await self._backend.arun(_plans.refuse_delta_threads(self._sql, thread_ids), write=True)
+        for thread_id in thread_ids:
+            await self._backend.arun(
+                _plans.keep_latest(self._sql, self._codec, thread_id), write=True
+            )
+
+    async def aretain(
+        self, *, ttl: timedelta | None = None, keep_latest: bool = False
+    ) -> RetentionResult:
+        """Async `retain`."""
+        await self._aready()
+        expired: list[str] = []
+        if ttl is not None:
+            cutoff = time.time() - ttl.total_seconds()
+            expired = await self._backend.arun(_plans.expire(self._sql, cutoff), write=True)
+        pruned, skipped = 0, []
+        if keep_latest:
+            threads = await self._backend.arun(
+                _plans.select_rows(self._sql.all_threads()), write=False
+            )
+            for (thread_id,) in threads:
+                try:
+                    pruned += await self._backend.arun(
+                        _plans.keep_latest(self._sql, self._codec, thread_id), write=True
+                    )
+                except NotImplementedError:
+                    skipped.append(thread_id)
+        return RetentionResult(tuple(expired), pruned, tuple(skipped))
+
+    # -- versions ------------------------------------------------------------
+
+    def get_next_version(self, current: float | None, channel: None) -> float:
+        """See `_rows.next_version`: a counter plus a random fraction, safe across forks."""
+        return next_version(current)

@@ -1,0 +1,112 @@
+"""The checkpoint tables (SQLAlchemy Core) and the migrations that build them.
+
+`MIGRATIONS[v]` holds the DDL that takes a database to schema version `v`; the
+version table records which ones ran. A migration, once released, is never
+edited: a change to the tables is a new entry at the end of the list.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "blobs",
+    "checkpoints",
+    "schema_versions",
+    "tables",
+    "writes",
+]
+
+tables = MetaData()
+
+# Every name carries the `orchestra_` prefix so the tables can share a database
+# with LangGraph's own savers (which use `checkpoints`, `checkpoint_blobs`, ...).
+schema_versions = Table(
+    "orchestra_checkpoint_migrations",
+    tables,
+    Column("v", Integer, primary_key=True, autoincrement=False),
+)
+
+checkpoints = Table(
+    "orchestra_checkpoints",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    # uuid6 ids sort by creation time, so "latest" is the greatest id.
+    Column("checkpoint_id", Text, primary_key=True),
+    Column("parent_checkpoint_id", Text, nullable=True),
+    # Copied out of the metadata so `delete_for_runs` is an index lookup.
+    Column("run_id", Text, nullable=True),
+    # Unix seconds at which the row was written, for age-based retention. Not
+    # indexed: retention asks for each thread's newest row, a full scan anyway,
+    # and an index would cost every step a b-tree update.
+    Column("created_at", Float, nullable=False),
+    # The checkpoint without its channel values, as (serde type, bytes).
+    Column("type", Text, nullable=False),
+    Column("checkpoint", LargeBinary, nullable=False),
+    # JSON so `list(filter=...)` can match keys inside the database.
+    Column("metadata", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    # On SQLite the primary key is the table: one b-tree to update per step
+    # instead of two. (Ignored by PostgreSQL.)
+    sqlite_with_rowid=False,
+)
+
+# One row per (channel, version): a channel that did not change since the last
+# checkpoint keeps its version, so its value is never written again.
+blobs = Table(
+    "orchestra_checkpoint_blobs",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("version", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    # NULL with type "empty": the channel had a version but no value (rows
+    # written by this version of the code never are; a missing row says so).
+    Column("blob", LargeBinary, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+writes = Table(
+    "orchestra_checkpoint_writes",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("checkpoint_id", Text, primary_key=True),
+    Column("task_id", Text, primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("task_path", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("blob", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+_by_run = Index("ix_orchestra_checkpoints_run_id", checkpoints.c.run_id)
+
+MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
+    (CreateTable(schema_versions, if_not_exists=True),),
+    (
+        CreateTable(checkpoints, if_not_exists=True),
+        CreateTable(blobs, if_not_exists=True),
+        CreateTable(writes, if_not_exists=True),
+        CreateIndex(_by_run, if_not_exists=True),
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS) - 1
+"""The schema version this code reads and writes."""

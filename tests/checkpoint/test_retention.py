@@ -1,0 +1,82 @@
+"""Retention: prune keep-latest per thread, and a TTL on idle threads."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint.schema import blobs, checkpoints, writes
+from tests.checkpoint.graphs import pipeline
+
+
+def _rows(saver: SQLCheckpointer, table: object, thread_id: str) -> int:
+    with saver.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(table).where(table.c.thread_id == thread_id)  # type: ignore[attr-defined,arg-type]
+            ).scalar_one()
+        )
+
+
+def test_keep_latest_leaves_one_checkpoint_and_only_the_blobs_it_uses(
+    saver: SQLCheckpointer,
+) -> None:
+    app = pipeline(5, saver)
+    config = {"configurable": {"thread_id": "p"}}
+    app.invoke({"counter": 0, "doc": "kept"}, config)
+    blobs_before = _rows(saver, blobs, "p")
+
+    saver.prune(["p"], strategy="keep_latest")
+
+    assert _rows(saver, checkpoints, "p") == 1
+    assert 0 < _rows(saver, blobs, "p") < blobs_before
+    assert _rows(saver, writes, "p") == 0  # the latest checkpoint has no pending writes
+    assert app.get_state(config).values == {"counter": 5, "doc": "kept"}
+    # The thread goes on from what is left.
+    assert app.invoke({"counter": 100}, config) == {"counter": 105, "doc": "kept"}
+
+
+def test_prune_rejects_an_unknown_strategy(saver: SQLCheckpointer) -> None:
+    with pytest.raises(ValueError, match="unknown prune strategy 'oldest'"):
+        saver.prune(["p"], strategy="oldest")
+
+
+def test_ttl_deletes_threads_idle_for_longer_and_keeps_the_rest(saver: SQLCheckpointer) -> None:
+    app = pipeline(2, saver)
+    app.invoke({"counter": 0, "doc": "old"}, {"configurable": {"thread_id": "old"}})
+    time.sleep(1.0)
+    app.invoke({"counter": 0, "doc": "new"}, {"configurable": {"thread_id": "new"}})
+
+    result = saver.retain(ttl=timedelta(seconds=0.5))
+
+    assert result.expired_threads == ("old",)
+    for table in (checkpoints, blobs, writes):
+        assert _rows(saver, table, "old") == 0
+    assert app.get_state({"configurable": {"thread_id": "new"}}).values["doc"] == "new"
+
+
+def test_retain_keep_latest_prunes_every_thread(saver: SQLCheckpointer) -> None:
+    app = pipeline(3, saver)
+    for thread in ("a", "b"):
+        app.invoke({"counter": 0, "doc": thread}, {"configurable": {"thread_id": thread}})
+
+    result = saver.retain(keep_latest=True)
+
+    assert result.expired_threads == ()
+    assert result.pruned_checkpoints == 2 * 4  # 5 checkpoints per thread, 1 kept
+    assert _rows(saver, checkpoints, "a") == _rows(saver, checkpoints, "b") == 1
+
+
+async def test_async_retain_applies_ttl_and_keep_latest(db_url: str) -> None:
+    async with SQLCheckpointer(db_url) as saver:
+        app = pipeline(2, saver)
+        await app.ainvoke({"counter": 0, "doc": "x"}, {"configurable": {"thread_id": "x"}})
+        result = await saver.aretain(ttl=timedelta(days=1), keep_latest=True)
+        assert result.expired_threads == ()
+        assert result.pruned_checkpoints == 3
+        state = await app.aget_state({"configurable": {"thread_id": "x"}})
+        assert state.values == {"counter": 2, "doc": "x"}

@@ -1,0 +1,124 @@
+"""What the saver writes: each channel value once per version, nothing more."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint.schema import blobs, checkpoints, schema_versions
+from orchestra.errors import ThreadExistsError
+from tests.checkpoint.graphs import pipeline
+
+DOC = "lorem ipsum " * 9_000  # ~100 KB
+
+
+def _count(saver: SQLCheckpointer, statement: object) -> int:
+    with saver.engine.connect() as conn:
+        return int(conn.execute(statement).scalar_one())  # type: ignore[call-overload]
+
+
+def test_unchanged_channel_is_stored_once_however_many_steps_run(saver: SQLCheckpointer) -> None:
+    app = pipeline(20, saver)
+    config = {"configurable": {"thread_id": "doc"}}
+    app.invoke({"counter": 0, "doc": DOC}, config)
+
+    doc_rows = _count(
+        saver,
+        select(func.count()).where(blobs.c.thread_id == "doc", blobs.c.channel == "doc"),
+    )
+    assert doc_rows == 1
+    assert _count(saver, select(func.count()).where(checkpoints.c.thread_id == "doc")) == 22
+
+
+def test_a_step_that_leaves_a_large_document_alone_stores_under_2_kb(
+    saver: SQLCheckpointer,
+) -> None:
+    app = pipeline(20, saver)
+    config = {"configurable": {"thread_id": "doc"}}
+    app.invoke({"counter": 0, "doc": DOC}, config)
+
+    def stored_bytes() -> int:
+        with saver.engine.connect() as conn:
+            cp = conn.execute(select(func.sum(func.length(checkpoints.c.checkpoint)))).scalar_one()
+            bl = conn.execute(
+                select(func.sum(func.coalesce(func.length(blobs.c.blob), 0)))
+            ).scalar_one()
+            return int(cp) + int(bl)
+
+    before = stored_bytes()
+    app.invoke({"counter": 0}, config)  # 20 more steps; `doc` is still in the state
+    assert app.get_state(config).values["doc"] == DOC
+    assert (stored_bytes() - before) / 20 < 2_048
+
+
+def test_put_writes_only_the_channels_in_new_versions(saver: SQLCheckpointer) -> None:
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    v1 = saver.get_next_version(None, None)
+    first = {
+        "v": 1,
+        "id": "1f0000000000000000000000000000001",
+        "ts": "2026-01-01T00:00:00+00:00",
+        "channel_values": {"a": "A1", "b": "B"},
+        "channel_versions": {"a": v1, "b": v1},
+        "versions_seen": {},
+        "updated_channels": None,
+    }
+    stored = saver.put(config, first, {"step": 0}, {"a": v1, "b": v1})  # type: ignore[arg-type]
+    v2 = saver.get_next_version(v1, None)
+    second = {
+        **first,
+        "id": "1f0000000000000000000000000000002",
+        "channel_values": {"a": "A2", "b": "B"},
+        "channel_versions": {"a": v2, "b": v1},
+    }
+    saver.put(stored, second, {"step": 1}, {"a": v2})  # type: ignore[arg-type]
+
+    assert _count(saver, select(func.count()).where(blobs.c.channel == "b")) == 1
+    assert _count(saver, select(func.count()).where(blobs.c.channel == "a")) == 2
+    latest = saver.get_tuple(config)
+    assert latest is not None
+    assert latest.checkpoint["channel_values"] == {"a": "A2", "b": "B"}
+
+
+def test_copy_thread_refuses_a_target_that_already_has_checkpoints(
+    saver: SQLCheckpointer,
+) -> None:
+    app = pipeline(1, saver)
+    for thread in ("source", "target"):
+        app.invoke({"counter": 0, "doc": thread}, {"configurable": {"thread_id": thread}})
+
+    with pytest.raises(ThreadExistsError, match="'target' already has checkpoints"):
+        saver.copy_thread("source", "target")
+    target = app.get_state({"configurable": {"thread_id": "target"}})
+    assert target.values["doc"] == "target"
+
+
+def test_setup_records_every_migration_once(saver: SQLCheckpointer) -> None:
+    saver.setup()
+    saver.setup()
+    with saver.engine.connect() as conn:
+        versions = conn.execute(select(schema_versions.c.v).order_by(schema_versions.c.v)).all()
+    assert [v for (v,) in versions] == [0, 1]
+
+
+def test_a_task_with_more_writes_than_one_statement_holds_keeps_them_all_in_order(
+    saver: SQLCheckpointer,
+) -> None:
+    config = {"configurable": {"thread_id": "many", "checkpoint_ns": ""}}
+    checkpoint = {
+        "v": 1,
+        "id": "1f0000000000000000000000000000001",
+        "ts": "2026-01-01T00:00:00+00:00",
+        "channel_values": {f"c{i}": i for i in range(1_200)},
+        "channel_versions": {f"c{i}": 1.5 for i in range(1_200)},
+        "versions_seen": {},
+        "updated_channels": None,
+    }
+    stored = saver.put(config, checkpoint, {}, checkpoint["channel_versions"])  # type: ignore[arg-type]
+    saver.put_writes(stored, [(f"w{i}", i) for i in range(1_300)], "task")
+
+    loaded = saver.get_tuple(config)
+    assert loaded is not None
+    assert loaded.checkpoint["channel_values"] == checkpoint["channel_values"]
+    assert [value for _, _, value in loaded.pending_writes or []] == list(range(1_300))
