@@ -74,9 +74,14 @@ class Workflow(Generic[StateT]):
 
         Args:
             checkpointer: Where checkpoints go (e.g. `SQLCheckpointer(url)`). None inherits
-                the parent's when nested, and means no persistence at the top level.
+                the parent's when nested, and means no persistence at the top level. It is
+                told to rebuild the types the state schemas declare, and only those.
         """
+        from orchestra.checkpoint.allowlist import with_state_allowlist
+
         kwargs.setdefault("name", self.name)
+        states = {self.state, *(m.state for m in self.walk() if isinstance(m, Workflow))}
+        checkpointer = with_state_allowlist(checkpointer, states)
         return self.graph().compile(checkpointer=checkpointer, **kwargs)
 
     def node_names(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orchestra.cli.model import model_app
+from orchestra.cli.run import run_command
 
 __all__ = ["app", "main"]
 
@@ -14,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("run")(run_command)
 app.add_typer(model_app, name="model")
 
 

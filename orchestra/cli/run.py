@@ -1,0 +1,122 @@
+"""``orchestra run GRAPH``: run a workflow on a durable thread, showing each step."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from orchestra.agents import render
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.cli.output import JsonOption, emit, fail
+from orchestra.errors import OrchestraError
+from orchestra.loading import load_workflow
+from orchestra.runtime import Progress, RunOutcome, run
+
+__all__ = ["DEFAULT_DB", "database_url", "run_command"]
+
+DEFAULT_DB = "sqlite:///checkpoints/orchestra.db"
+
+DbOption = typer.Option(
+    None, "--db", help="Database URL (default: $ORCHESTRA_DB, else " + DEFAULT_DB + ")."
+)
+
+
+def database_url(db: str | None) -> str:
+    """The database a command uses: `--db`, else `$ORCHESTRA_DB`, else the embedded file."""
+    return db or os.environ.get("ORCHESTRA_DB") or DEFAULT_DB
+
+
+class _Narrator:
+    """Prints each step to stderr as it starts and ends, with a spinner while it works."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status = console.status("starting…")
+        self.done = 0
+
+    def __call__(self, event: Progress) -> None:
+        where = "/".join((*event.path, event.node))
+        if event.started:
+            self.status.update(f"[bold]{escape(where)}[/] working… ({self.done} steps done)")
+            return
+        self.done += 1
+        for result in event.results:
+            tokens = f"{result.usage.total_tokens} tok" if result.usage.total_tokens else ""
+            preview = " ".join(render(result.output).split())[:70]
+            self.console.print(
+                f"  [green]✓[/] {escape(where):<28} {tokens:>9} {result.latency_ms / 1000:6.1f}s"
+                f"  [dim]{escape(preview)}[/]",
+                highlight=False,
+            )
+        for decision in event.decisions:
+            reason = f": {decision.reason}" if decision.reason else ""
+            self.console.print(
+                f"  [cyan]↳[/] {decision.kind} at {escape(decision.at)} → "
+                f"[bold]{escape(str(decision.choice))}[/]{escape(reason[:90])}",
+                highlight=False,
+            )
+
+
+def run_command(
+    graph: str = typer.Argument(
+        ..., help="A .py file, a module path (graphs.support[:attr]) or a name in graphs/."
+    ),
+    goal: str | None = typer.Option(
+        None, "--goal", help="What the team should achieve (default: the module's GOAL)."
+    ),
+    thread: str | None = typer.Option(None, "--thread", help="Thread id (default: a new one)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Run a workflow on a durable thread, showing each agent's work as it finishes."""
+    console = Console(stderr=True, highlight=False)
+    try:
+        workflow, module = load_workflow(graph)
+        goal = goal or getattr(module, "GOAL", None)
+        if not goal:
+            raise OrchestraError(f"{graph} has no GOAL: pass --goal 'what the team should do'.")
+        thread_id = thread or f"run-{uuid.uuid4().hex[:8]}"
+        url = database_url(db)
+        narrator = _Narrator(console)
+        if not as_json:
+            console.print(
+                f"[bold]{escape(workflow.name)}[/] ({workflow.pattern}) on thread "
+                f"[bold]{thread_id}[/]\n  goal: {escape(goal)}"
+            )
+        with SQLCheckpointer(url) as checkpointer, narrator.status:
+            outcome = run(
+                workflow,
+                goal,
+                thread_id=thread_id,
+                checkpointer=checkpointer,
+                on_progress=None if as_json else narrator,
+            )
+    except OrchestraError as error:
+        fail(as_json, error)
+    _report(outcome, url, as_json)
+
+
+def _report(outcome: RunOutcome, url: str, as_json: bool) -> None:
+    usage = outcome.usage
+    data: dict[str, Any] = {
+        "thread_id": outcome.thread_id,
+        "status": "waiting" if outcome.waiting else "done",
+        "output": outcome.output,
+        "usage": usage.model_dump(),
+        "questions": [{"id": i.id, "value": i.value} for i in outcome.interrupts],
+        "db": url,
+    }
+    if outcome.waiting:
+        questions = "\n".join(f"  ? {escape(render(i.value))}" for i in outcome.interrupts)
+        text = f"[yellow]waiting[/] for a human answer on thread {outcome.thread_id}:\n{questions}"
+    else:
+        text = (
+            f"{escape(render(outcome.output))}\n\n[dim]thread {outcome.thread_id} done: "
+            f"{usage.total_tokens} tokens; stored in {escape(url)}[/]"
+        )
+    emit(as_json, data, text)
