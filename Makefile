@@ -39,8 +39,10 @@ install: $(STAMP)
 
 local: $(LOCAL_STAMP)
 
+# A real workflow (customer-support escalation) on the embedded local model, with the
+# run stored in the embedded SQLite database under checkpoints/.
 demo: install local
-	$(PY) -m orchestra.demo
+	$(VENV)/bin/orchestra run support
 
 test: install local
 	$(PY) -m pytest -q

@@ -24,7 +24,7 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
     if as_json:
         typer.echo(json.dumps(data, sort_keys=True))
     else:
-        _out.print(text)
+        _out.print(text, soft_wrap=True)
 
 
 def fail(as_json: bool, error: OrchestraError, code: int = 1) -> NoReturn:

@@ -51,14 +51,16 @@ class _Narrator:
             self.console.print(
                 f"  [green]✓[/] {escape(where):<28} {tokens:>9} {result.latency_ms / 1000:6.1f}s"
                 f"  [dim]{escape(preview)}[/]",
-                highlight=False,
+                no_wrap=True,
+                overflow="ellipsis",
             )
         for decision in event.decisions:
             reason = f": {decision.reason}" if decision.reason else ""
             self.console.print(
                 f"  [cyan]↳[/] {decision.kind} at {escape(decision.at)} → "
                 f"[bold]{escape(str(decision.choice))}[/]{escape(reason[:90])}",
-                highlight=False,
+                no_wrap=True,
+                overflow="ellipsis",
             )
 
 
