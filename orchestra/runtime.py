@@ -120,10 +120,12 @@ def _prepare(
     else:
         app = target
     payload: Any = inputs
-    if not isinstance(inputs, Command):
-        payload = dict(inputs or {})
-        if goal is not None:
-            payload["goal"] = goal
+    if goal is not None:
+        if isinstance(inputs, Command):
+            raise ValueError("give either a goal (a new run) or a Command (a resume), not both")
+        payload = {**(inputs or {}), "goal": goal}
+    # None (no goal, no inputs) continues the thread from its last checkpoint; an empty
+    # dict would start a new run on it instead.
     config: RunnableConfig = {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
     return app, payload, config
 
@@ -142,7 +144,8 @@ def run(
 
     Args:
         target: A workflow (compiled here with `checkpointer`) or a compiled graph.
-        goal: The goal; merged into `inputs`. Pass neither to continue a thread.
+        goal: The goal; merged into `inputs`. Pass neither to continue a thread from
+            its last checkpoint (after a crash, say).
         inputs: Other initial state fields, or a LangGraph `Command` to resume with.
         thread_id: The thread to run on (a new one by default).
         checkpointer: Where checkpoints go, when `target` is a workflow (in memory when

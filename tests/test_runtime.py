@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from langgraph.types import Command
 
 from orchestra import Agent, pipeline, supervisor, vote
@@ -85,3 +86,27 @@ def test_each_step_is_reported_when_it_starts_and_when_it_ends() -> None:
         ("b", True),
         ("b", False),
     ]
+
+
+def test_a_run_with_no_goal_continues_the_thread_instead_of_starting_again() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    calls: list[str] = []
+
+    def step(name: str) -> Agent:
+        def work(state: object) -> str:
+            calls.append(name)
+            if name == "b" and calls.count("b") == 1:
+                raise RuntimeError("crash in b")
+            return name
+
+        return Agent(name, model=work)
+
+    app = pipeline(step("a"), step("b")).compile(checkpointer=InMemorySaver())
+    with pytest.raises(RuntimeError, match="crash in b"):
+        run(app, "g", thread_id="t")
+
+    outcome = run(app, thread_id="t")
+
+    assert calls == ["a", "b", "b"]
+    assert [r.agent for r in outcome.state["results"]] == ["a", "b"]
