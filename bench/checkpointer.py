@@ -256,7 +256,7 @@ def main() -> None:
                 f"{doc / base_doc:>7.2f}{stored:>12}"
             )
         by_name = {s.name: s for s in subjects}
-        print("\nratios (lower is better for ours)")
+        print("\nspeed-up of SQLCheckpointer over the LangGraph saver (higher is better)")
         pairs = [
             ("SQLCheckpointer sqlite", f"SqliteSaver (sync={SYNCHRONOUS})"),
             ("SQLCheckpointer postgres", "PostgresSaver"),

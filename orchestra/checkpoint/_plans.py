@@ -95,8 +95,9 @@ def load_tuples(
     """Fetch the blobs and pending writes of checkpoint rows and assemble the tuples."""
     if not rows:
         return []
+    decoded = codec.decode(rows)
     blob_rows: list[tuple[str, str, Row[Any]]] = []
-    for (thread_id, ns), wanted in codec.blob_keys(rows).items():
+    for (thread_id, ns), wanted in codec.blob_keys(decoded).items():
         if not wanted:
             continue
         found = yield Step(
@@ -120,7 +121,7 @@ def load_tuples(
             {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_ids": checkpoint_ids},
         )
         write_rows.extend((thread_id, ns, r) for r in found.rows)
-    return codec.tuples(rows, blob_rows, write_rows)
+    return codec.tuples(decoded, blob_rows, write_rows)
 
 
 def get_tuple(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
@@ -28,12 +29,23 @@ from sqlalchemy import Row
 
 from orchestra.errors import InvalidMetadataFilterError, UnsafeCheckpointDataError
 
-__all__ = ["RowCodec", "next_version", "validate_filter", "version_key"]
+__all__ = [
+    "INLINE_LIMIT",
+    "LargeValues",
+    "RowCodec",
+    "next_version",
+    "validate_filter",
+    "version_key",
+]
 
 # A filter key becomes part of a JSON path (`$.key`) on SQLite, so it must be a
 # plain member name: no dots, brackets, quotes or whitespace.
 _FILTER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
 _FILTER_SCALARS = (str, int, float, bool, type(None))
+
+# A value that serialises to at most this many bytes is kept in the checkpoint
+# row; a larger one goes to the blobs table, once per version.
+INLINE_LIMIT = 256
 
 # Serde type tags a row may carry. Anything else (notably "pickle") is refused.
 _SAFE_TYPES = frozenset({"msgpack", "json", "null", "bytes", "bytearray", "empty"})
@@ -109,6 +121,28 @@ def _strip_nul(value: Any) -> Any:
     return value
 
 
+class LargeValues:
+    """Channel versions known to hold a value too large to inline (bounded, LRU-ish).
+
+    Spares a `put` from serialising a big unchanged value just to learn that
+    it is big. Shared by every clone of a saver; safe across threads.
+    """
+
+    def __init__(self, capacity: int = 65_536) -> None:
+        self._keys: dict[tuple[str, str, str, str], None] = {}
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add(self, key: tuple[str, str, str, str]) -> None:
+        with self._lock:
+            self._keys[key] = None
+            if len(self._keys) > self._capacity:
+                del self._keys[next(iter(self._keys))]
+
+
 class RowCodec:
     """Encodes and decodes rows with one serde."""
 
@@ -134,23 +168,67 @@ class RowCodec:
 
     # -- put -----------------------------------------------------------------
 
-    def checkpoint_row(
+    def encode_put(
         self,
         config: RunnableConfig,
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
-    ) -> dict[str, Any]:
+        new_versions: ChannelVersions,
+        large: LargeValues,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The checkpoint row of a `put`, and the blob rows of its new large values.
+
+        A value that serialises to at most `INLINE_LIMIT` bytes travels inside
+        the checkpoint row, so a step over a small state is one row in one
+        table. A larger value is written to the blobs table once, when its
+        channel gets a new version, and only referenced after that.
+        """
         configurable = config["configurable"]
+        thread_id = configurable["thread_id"]
+        checkpoint_ns = configurable.get("checkpoint_ns", "")
+        values = checkpoint["channel_values"]
+        inline: dict[str, list[Any]] = {}
+        blob_rows = []
+        for channel, version in checkpoint["channel_versions"].items():
+            # A channel with a version but no value needs nothing stored: a
+            # missing value loads as "no value".
+            if channel not in values:
+                continue
+            key = (thread_id, checkpoint_ns, channel, version_key(version))
+            changed = channel in new_versions
+            if not changed and key in large:
+                continue  # stored as a blob when it changed
+            value = values[channel]
+            if not changed and isinstance(value, str | bytes) and len(value) > INLINE_LIMIT:
+                large.add(key)  # too big to inline, no need to serialise to know
+                continue
+            type_, data = self.dump(value)
+            if len(data) <= INLINE_LIMIT:
+                inline[channel] = [type_, data]
+                continue
+            large.add(key)
+            if changed:
+                blob_rows.append(
+                    {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": checkpoint_ns,
+                        "channel": channel,
+                        "version": key[3],
+                        "type": type_,
+                        "blob": data,
+                    }
+                )
         stored = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+        stored["inline"] = inline
         type_, data = self.dump(stored)
         clean_metadata = get_serializable_checkpoint_metadata(config, metadata)
         # repr() shows a NUL as the text \x00: a cheap test before walking.
         if "\\x00" in repr(clean_metadata):
             clean_metadata = _strip_nul(clean_metadata)
         run_id = clean_metadata.get("run_id")
-        return {
-            "thread_id": configurable["thread_id"],
-            "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        row = {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
             "checkpoint_id": checkpoint["id"],
             "parent_checkpoint_id": configurable.get("checkpoint_id"),
             "run_id": str(run_id) if run_id is not None else None,
@@ -159,32 +237,7 @@ class RowCodec:
             "checkpoint": data,
             "metadata": clean_metadata,
         }
-
-    def blob_rows(
-        self,
-        thread_id: str,
-        checkpoint_ns: str,
-        values: Mapping[str, Any],
-        new_versions: ChannelVersions,
-    ) -> list[dict[str, Any]]:
-        rows = []
-        for channel, version in new_versions.items():
-            # A channel with a version but no value needs no row: a missing
-            # blob already loads as "no value".
-            if channel not in values:
-                continue
-            type_, data = self.dump(values[channel])
-            rows.append(
-                {
-                    "thread_id": thread_id,
-                    "checkpoint_ns": checkpoint_ns,
-                    "channel": channel,
-                    "version": version_key(version),
-                    "type": type_,
-                    "blob": data,
-                }
-            )
-        return rows
+        return row, blob_rows
 
     def write_rows(
         self,
@@ -219,22 +272,31 @@ class RowCodec:
         stored = self.load(type_, data)
         return cast(ChannelVersions, stored.get("channel_versions") or {})
 
-    def blob_keys(self, rows: Iterable[Row[Any]]) -> dict[tuple[str, str], set[tuple[str, str]]]:
-        """(channel, version) of every blob the checkpoint rows refer to, by (thread, ns)."""
+    def decode(self, rows: Sequence[Row[Any]]) -> list[tuple[Row[Any], dict[str, Any]]]:
+        """Each checkpoint row with its decoded checkpoint (values not yet filled in)."""
+        return [(row, self.load(row.type, row.checkpoint)) for row in rows]
+
+    @staticmethod
+    def blob_keys(
+        decoded: Sequence[tuple[Row[Any], dict[str, Any]]],
+    ) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(channel, version) of every blob the checkpoints refer to, by (thread, ns)."""
         keys: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        for row in rows:
+        for row, stored in decoded:
             wanted = keys.setdefault((row.thread_id, row.checkpoint_ns), set())
-            for channel, version in self.stored_versions(row.type, row.checkpoint).items():
-                wanted.add((channel, version_key(version)))
+            inline = stored.get("inline") or {}
+            for channel, version in (stored.get("channel_versions") or {}).items():
+                if channel not in inline:
+                    wanted.add((channel, version_key(version)))
         return keys
 
     def tuples(
         self,
-        checkpoint_rows: Sequence[Row[Any]],
+        decoded: Sequence[tuple[Row[Any], dict[str, Any]]],
         blob_rows: Iterable[tuple[str, str, Row[Any]]],
         write_rows: Iterable[tuple[str, str, Row[Any]]],
     ) -> list[CheckpointTuple]:
-        """Assemble `CheckpointTuple`s from their checkpoint, blob and write rows.
+        """Assemble `CheckpointTuple`s from decoded checkpoints, blob and write rows.
 
         Blob and write rows come with the (thread_id, checkpoint_ns) they were
         fetched for.
@@ -252,14 +314,15 @@ class RowCodec:
                 )
             )
         result = []
-        for row in checkpoint_rows:
-            stored = self.load(row.type, row.checkpoint)
-            channel_values = {}
-            for channel, version in (stored.get("channel_versions") or {}).items():
+        for row, stored in decoded:
+            fields = dict(stored)
+            inline = fields.pop("inline", None) or {}
+            channel_values = {ch: self.load(t, data) for ch, (t, data) in inline.items()}
+            for channel, version in (fields.get("channel_versions") or {}).items():
                 key = (row.thread_id, row.checkpoint_ns, channel, version_key(version))
-                if key in values:
+                if channel not in channel_values and key in values:
                     channel_values[channel] = values[key]
-            checkpoint = cast(Checkpoint, {**stored, "channel_values": channel_values})
+            checkpoint = cast(Checkpoint, {**fields, "channel_values": channel_values})
             key3 = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
             ordered = sorted(pending.get(key3, []), key=lambda item: item[0])
             result.append(

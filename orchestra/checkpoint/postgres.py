@@ -143,10 +143,19 @@ class PostgresBackend:
                     await driver.execute(sql, args)
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
+        if not write:
+            # Reads in autocommit: at READ COMMITTED a transaction would add
+            # BEGIN and COMMIT round trips and no consistency.
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return drive(plan, functools.partial(execute, conn))
         with self.engine.begin() as conn:
             return drive(plan, functools.partial(execute, conn))
 
     async def arun(self, plan: Plan[T], *, write: bool) -> T:
+        if not write:
+            async with self._async_engine().connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await adrive(conn, plan)
         async with self._async_engine().begin() as conn:
             return await adrive(conn, plan)
 

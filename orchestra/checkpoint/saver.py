@@ -31,7 +31,7 @@ from orchestra.checkpoint._backend import (
     Synchronous,
     open_backend,
 )
-from orchestra.checkpoint._rows import RowCodec, next_version, validate_filter
+from orchestra.checkpoint._rows import LargeValues, RowCodec, next_version, validate_filter
 from orchestra.checkpoint._statements import Statements
 
 __all__ = ["DEFAULT_URL", "RetentionResult", "SQLCheckpointer"]
@@ -57,20 +57,22 @@ class RetentionResult:
     """Threads keep-latest left alone because they use a DeltaChannel."""
 
 
-class _Readiness:
-    """Whether `setup()` has run; shared by the clones `with_allowlist` makes."""
+class _Shared:
+    """State shared by a saver and the clones `with_allowlist` makes."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.ready = False
+        self.ready = False  # whether setup() has run
+        self.large_values = LargeValues()
 
 
 class SQLCheckpointer(BaseCheckpointSaver[float]):
     """A durable LangGraph checkpoint saver on SQLite or PostgreSQL.
 
-    One object serves sync (`invoke`) and async (`ainvoke`) graphs. Each
-    channel value is stored once per version, so a large value that does not
-    change costs nothing on later steps. Data is (de)serialised with
+    One object serves sync (`invoke`) and async (`ainvoke`) graphs. A large
+    channel value is stored once per version, so one that does not change
+    costs nothing on later steps; small values ride in the checkpoint row, so
+    a step over a small state writes one row. Data is (de)serialised with
     LangGraph's msgpack serializer in strict mode: no pickle, and only
     allow-listed types are rebuilt.
 
@@ -137,7 +139,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self._sql = Statements(self._backend.dialect)
         for statement, columns in self._sql.hot_inserts():
             self._backend.precompile(statement, columns)
-        self._readiness = _Readiness()
+        self._shared = _Shared()
 
     @property
     def engine(self) -> Engine:
@@ -159,24 +161,24 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         Raises:
             CheckpointSchemaError: the database was written by a newer Orchestra.
         """
-        with self._readiness.lock:
+        with self._shared.lock:
             self._backend.run(_plans.setup(self._sql), write=True)
-            self._readiness.ready = True
+            self._shared.ready = True
 
     async def asetup(self) -> None:
         """Async `setup()`."""
         await self._backend.arun(_plans.setup(self._sql), write=True)
-        self._readiness.ready = True
+        self._shared.ready = True
 
     def _ready(self) -> None:
-        if not self._readiness.ready:
-            with self._readiness.lock:
-                if not self._readiness.ready:
+        if not self._shared.ready:
+            with self._shared.lock:
+                if not self._shared.ready:
                     self._backend.run(_plans.setup(self._sql), write=True)
-                    self._readiness.ready = True
+                    self._shared.ready = True
 
     async def _aready(self) -> None:
-        if not self._readiness.ready:
+        if not self._shared.ready:
             await self.asetup()
 
     def close(self) -> None:
@@ -218,10 +220,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> tuple[list[Batch], RunnableConfig]:
-        codec = self._codec
-        row = codec.checkpoint_row(config, checkpoint, metadata)
-        blob_rows = codec.blob_rows(
-            row["thread_id"], row["checkpoint_ns"], checkpoint["channel_values"], new_versions
+        row, blob_rows = self._codec.encode_put(
+            config, checkpoint, metadata, new_versions, self._shared.large_values
         )
         stored: RunnableConfig = {
             "configurable": {

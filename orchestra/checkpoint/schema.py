@@ -55,7 +55,8 @@ checkpoints = Table(
     # indexed: retention asks for each thread's newest row, a full scan anyway,
     # and an index would cost every step a b-tree update.
     Column("created_at", Float, nullable=False),
-    # The checkpoint without its channel values, as (serde type, bytes).
+    # The checkpoint without its channel values, plus its small values
+    # ("inline"), as (serde type, bytes).
     Column("type", Text, nullable=False),
     Column("checkpoint", LargeBinary, nullable=False),
     # JSON so `list(filter=...)` can match keys inside the database.
@@ -65,8 +66,10 @@ checkpoints = Table(
     sqlite_with_rowid=False,
 )
 
-# One row per (channel, version): a channel that did not change since the last
-# checkpoint keeps its version, so its value is never written again.
+# One row per (channel, version) of a large value: a channel that did not
+# change since the last checkpoint keeps its version, so its value is never
+# written again. Values of at most `_rows.INLINE_LIMIT` bytes travel inside the
+# checkpoint row instead, so a step over a small state writes one row.
 blobs = Table(
     "orchestra_checkpoint_blobs",
     tables,

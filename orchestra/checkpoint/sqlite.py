@@ -1,8 +1,11 @@
 """SQLite tuning: WAL, busy timeout, `synchronous`, and one writer connection.
 
-All writes of a saver go through a single connection behind a lock, and begin
-with `BEGIN IMMEDIATE`, so writers queue instead of failing with "database is
-locked". Readers use pooled connections, which WAL lets run beside the writer.
+All writes of a saver go through a single connection behind a lock. A write of
+several statements begins with `BEGIN IMMEDIATE`, and a lone statement takes
+the write lock as it starts, so a writer never holds a read snapshot while it
+waits: other processes' writers make it wait out `busy_timeout`, never fail
+with "database is locked". Readers use pooled connections, which WAL lets run
+beside the writer.
 Async calls run the same code on a worker thread: sqlite3 is a blocking
 library (aiosqlite is also a thread), and sharing the writer between sync and
 async callers is what keeps it to one writer per saver.

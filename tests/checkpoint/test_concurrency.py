@@ -168,3 +168,43 @@ async def test_the_async_saver_works_through_pgbouncer_in_transaction_mode(
             )
         )
     assert [r["counter"] for r in results] == [i + 10 for i in range(8)]
+
+
+_WRITER_CHILD = """
+import sys, time
+from pathlib import Path
+from orchestra.checkpoint import SQLCheckpointer
+from tests.checkpoint.graphs import pipeline
+url, name, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+with SQLCheckpointer(url) as saver:
+    saver.setup()
+    app = pipeline(5, saver)
+    while not go.exists():
+        time.sleep(0.001)
+    for i in range(20):
+        app.invoke({"counter": 0, "doc": name}, {"configurable": {"thread_id": f"{name}-{i}"}})
+"""
+
+
+def test_processes_writing_one_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with SQLCheckpointer(url) as saver:
+        saver.setup()
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER_CHILD, url, f"p{n}", str(go)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    time.sleep(1.0)
+    go.touch()
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(errors)
+    with SQLCheckpointer(url) as saver:
+        threads = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
+    assert len(threads) == 60

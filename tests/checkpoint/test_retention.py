@@ -27,17 +27,19 @@ def test_keep_latest_leaves_one_checkpoint_and_only_the_blobs_it_uses(
 ) -> None:
     app = pipeline(5, saver)
     config = {"configurable": {"thread_id": "p"}}
-    app.invoke({"counter": 0, "doc": "kept"}, config)
-    blobs_before = _rows(saver, blobs, "p")
+    doc = "large enough to live in the blobs table " * 20
+    app.invoke({"counter": 0, "doc": doc}, config)
+    # The document's blob, and the input's (which holds the document too).
+    assert _rows(saver, blobs, "p") == 2
 
     saver.prune(["p"], strategy="keep_latest")
 
     assert _rows(saver, checkpoints, "p") == 1
-    assert 0 < _rows(saver, blobs, "p") < blobs_before
+    assert _rows(saver, blobs, "p") == 1  # the input's blob went with the input checkpoint
     assert _rows(saver, writes, "p") == 0  # the latest checkpoint has no pending writes
-    assert app.get_state(config).values == {"counter": 5, "doc": "kept"}
+    assert app.get_state(config).values == {"counter": 5, "doc": doc}
     # The thread goes on from what is left.
-    assert app.invoke({"counter": 100}, config) == {"counter": 105, "doc": "kept"}
+    assert app.invoke({"counter": 100}, config) == {"counter": 105, "doc": doc}
 
 
 def test_prune_rejects_an_unknown_strategy(saver: SQLCheckpointer) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import ormsgpack
 import pytest
 from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_SINGLE_ARG, JsonPlusSerializer
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from orchestra.checkpoint import DEFAULT_URL, SQLCheckpointer
-from orchestra.checkpoint.schema import blobs, schema_versions
+from orchestra.checkpoint.schema import blobs, checkpoints, schema_versions
 from orchestra.errors import (
     CheckpointSchemaError,
     InvalidDatabaseURLError,
@@ -40,7 +40,8 @@ class Opaque:
 
 def _run_once(saver: SQLCheckpointer, thread_id: str = "t") -> dict[str, Any]:
     config = {"configurable": {"thread_id": thread_id}}
-    pipeline(1, saver).invoke({"counter": 0, "doc": "safe"}, config)
+    # Large enough for the blobs table (small values travel in the checkpoint row).
+    pipeline(1, saver).invoke({"counter": 0, "doc": "safe " * 100}, config)
     return config
 
 
@@ -175,3 +176,29 @@ def test_a_database_from_a_newer_orchestra_is_refused(db_url: str) -> None:
         pytest.raises(CheckpointSchemaError, match="upgrade Orchestra"),
     ):
         newer.get_tuple({"configurable": {"thread_id": "t"}})
+
+
+def test_a_pickle_payload_inside_a_checkpoint_row_is_refused_unrun(
+    saver: SQLCheckpointer, tmp_path: Path
+) -> None:
+    config = _run_once(saver)
+    marker = tmp_path / "inline-pickle-ran"
+    latest = saver.get_tuple(config)
+    assert latest is not None
+    checkpoint_id = latest.config["configurable"]["checkpoint_id"]
+    with saver.engine.begin() as conn:
+        data = conn.execute(
+            select(checkpoints.c.checkpoint).where(checkpoints.c.checkpoint_id == checkpoint_id)
+        ).scalar_one()
+        stored = ormsgpack.unpackb(data)
+        # Small values travel inside the checkpoint row, as (type, bytes).
+        stored["inline"]["counter"] = ["pickle", pickle.dumps(_TouchFile(str(marker)))]
+        conn.execute(
+            update(checkpoints)
+            .where(checkpoints.c.checkpoint_id == checkpoint_id)
+            .values(checkpoint=ormsgpack.packb(stored))
+        )
+
+    with pytest.raises(UnsafeCheckpointDataError, match="no pickle"):
+        saver.get_tuple(config)
+    assert not marker.exists()

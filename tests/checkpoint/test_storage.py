@@ -52,33 +52,40 @@ def test_a_step_that_leaves_a_large_document_alone_stores_under_2_kb(
     assert (stored_bytes() - before) / 20 < 2_048
 
 
-def test_put_writes_only_the_channels_in_new_versions(saver: SQLCheckpointer) -> None:
+def test_put_stores_a_large_value_once_per_version_and_small_ones_inline(
+    saver: SQLCheckpointer,
+) -> None:
     config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    a1, a2, b = "A1" * 200, "A2" * 200, "B" * 400  # over the inline limit
     v1 = saver.get_next_version(None, None)
     first = {
         "v": 1,
         "id": "1f0000000000000000000000000000001",
         "ts": "2026-01-01T00:00:00+00:00",
-        "channel_values": {"a": "A1", "b": "B"},
-        "channel_versions": {"a": v1, "b": v1},
+        "channel_values": {"a": a1, "b": b, "small": 1},
+        "channel_versions": {"a": v1, "b": v1, "small": v1},
         "versions_seen": {},
         "updated_channels": None,
     }
-    stored = saver.put(config, first, {"step": 0}, {"a": v1, "b": v1})  # type: ignore[arg-type]
+    stored = saver.put(config, first, {"step": 0}, {"a": v1, "b": v1, "small": v1})  # type: ignore[arg-type]
     v2 = saver.get_next_version(v1, None)
     second = {
         **first,
         "id": "1f0000000000000000000000000000002",
-        "channel_values": {"a": "A2", "b": "B"},
-        "channel_versions": {"a": v2, "b": v1},
+        "channel_values": {"a": a2, "b": b, "small": 2},
+        "channel_versions": {"a": v2, "b": v1, "small": v2},
     }
-    saver.put(stored, second, {"step": 1}, {"a": v2})  # type: ignore[arg-type]
+    saver.put(stored, second, {"step": 1}, {"a": v2, "small": v2})  # type: ignore[arg-type]
 
     assert _count(saver, select(func.count()).where(blobs.c.channel == "b")) == 1
     assert _count(saver, select(func.count()).where(blobs.c.channel == "a")) == 2
+    assert _count(saver, select(func.count()).where(blobs.c.channel == "small")) == 0
     latest = saver.get_tuple(config)
     assert latest is not None
-    assert latest.checkpoint["channel_values"] == {"a": "A2", "b": "B"}
+    assert latest.checkpoint["channel_values"] == {"a": a2, "b": b, "small": 2}
+    earlier = saver.get_tuple(stored)
+    assert earlier is not None
+    assert earlier.checkpoint["channel_values"] == {"a": a1, "b": b, "small": 1}
 
 
 def test_copy_thread_refuses_a_target_that_already_has_checkpoints(
