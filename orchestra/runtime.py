@@ -112,6 +112,7 @@ def _prepare(
     inputs: dict[str, Any] | Command[Any] | None,
     thread_id: str | None,
     checkpointer: Checkpointer,
+    metadata: dict[str, Any] | None,
 ) -> tuple[CompiledStateGraph[Any, Any, Any, Any], Any, RunnableConfig]:
     if isinstance(target, Workflow):
         app = target.compile(checkpointer=checkpointer or InMemorySaver())
@@ -127,6 +128,8 @@ def _prepare(
     # None (no goal, no inputs) continues the thread from its last checkpoint; an empty
     # dict would start a new run on it instead.
     config: RunnableConfig = {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
+    if metadata:
+        config["metadata"] = dict(metadata)
     return app, payload, config
 
 
@@ -139,6 +142,7 @@ def run(
     checkpointer: Checkpointer = None,
     on_progress: Callable[[Progress], None] | None = None,
     durability: Durability = "sync",
+    metadata: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run `target` on a thread until it finishes or waits for a human.
 
@@ -153,11 +157,12 @@ def run(
         on_progress: Called after each step with the records it added.
         durability: When checkpoints are written; "sync" (before each next step) keeps a
             crashed run resumable from its last finished step.
+        metadata: Stored with every checkpoint of the run (e.g. which graph it runs).
 
     Returns:
         The thread id, the final state, and any pending human questions.
     """
-    app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer)
+    app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
     reporter = _Reporter(on_progress)
     for chunk in app.stream(
         payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
@@ -175,9 +180,10 @@ async def arun(
     checkpointer: Checkpointer = None,
     on_progress: Callable[[Progress], None] | None = None,
     durability: Durability = "sync",
+    metadata: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Async twin of `run`."""
-    app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer)
+    app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
     reporter = _Reporter(on_progress)
     async for chunk in app.astream(
         payload, config, stream_mode=_MODES, subgraphs=True, durability=durability

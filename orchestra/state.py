@@ -9,6 +9,7 @@ workflow hands its whole final state back to its parent, and nothing is counted 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -106,6 +107,8 @@ class Decision(BaseModel):
     """True when this decision sent the result it is `about` back for another attempt."""
     round: int = 0
     detail: dict[str, Any] = Field(default_factory=dict)
+    made_at: float = Field(default_factory=time.time)
+    """When it was taken (seconds since the epoch), to place it in a run's timeline."""
 
 
 _R = TypeVar("_R", AgentResult, Decision)

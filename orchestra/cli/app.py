@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from orchestra.cli.draw import draw_command
 from orchestra.cli.model import model_app
 from orchestra.cli.run import run_command
+from orchestra.cli.show import show_command
 
 __all__ = ["app", "main"]
 
@@ -16,6 +18,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run_command)
+app.command("show")(show_command)
+app.command("draw")(draw_command)
 app.add_typer(model_app, name="model")
 
 

@@ -97,10 +97,18 @@ def run_command(
                 thread_id=thread_id,
                 checkpointer=checkpointer,
                 on_progress=None if as_json else narrator,
+                metadata={"orchestra_graph": graph},
             )
     except OrchestraError as error:
         fail(as_json, error)
     _report(outcome, url, as_json)
+    if not as_json:
+        db_flag = f" --db {url}" if db else ""
+        console.print(
+            f"  timeline: orchestra show {outcome.thread_id}{db_flag}\n"
+            f"  diagram:  orchestra draw {graph}",
+            highlight=False,
+        )
 
 
 def _report(outcome: RunOutcome, url: str, as_json: bool) -> None:

@@ -1,0 +1,138 @@
+"""`orchestra run`, `show` and `draw` as real subprocesses, on a SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GRAPH = """
+from orchestra import Agent, pipeline, router
+from orchestra.models import ScriptedModel
+
+GOAL = "Summarise the quarter."
+workflow = pipeline(
+    router(
+        lambda state: "numbers",
+        routes={
+            "numbers": Agent("analyst", model=ScriptedModel(replies=["revenue up 4%"])),
+            "words": Agent("writer", model=lambda state: "prose"),
+        },
+        name="desk",
+    ),
+    Agent("editor", model=ScriptedModel(replies=["Revenue rose 4% this quarter."])),
+    name="report",
+)
+"""
+
+
+def orchestra(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRA_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "orchestra", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "report.py").write_text(GRAPH)
+    return tmp_path
+
+
+def test_run_json_reports_the_thread_status_output_and_usage(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+
+    done = orchestra("run", "report.py", "--thread", "q3", "--db", db, "--json", cwd=project)
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["thread_id"] == "q3"
+    assert report["status"] == "done"
+    assert report["output"] == "Revenue rose 4% this quarter."
+    assert report["usage"]["total_tokens"] > 0
+    assert (project / "runs.db").exists()
+
+
+def test_run_shows_each_agent_as_it_finishes_and_prints_the_answer(project: Path) -> None:
+    done = orchestra("run", "report.py", "--goal", "Q3 please", cwd=project)
+
+    assert done.returncode == 0, done.stderr
+    assert "analyst" in done.stderr
+    assert "editor" in done.stderr
+    assert "goal: Q3 please" in done.stderr
+    assert done.stdout.startswith("Revenue rose 4% this quarter.")
+    assert (project / "checkpoints" / "orchestra.db").exists()
+
+
+def test_run_of_an_unknown_graph_says_what_to_give(project: Path) -> None:
+    failed = orchestra("run", "nowhere", "--json", cwd=project)
+
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["error_type"] == "GraphNotFound"
+
+
+def test_show_lists_every_call_and_decision_of_a_run_in_order(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+    assert orchestra("run", "report.py", "--thread", "q3", "--db", db, cwd=project).returncode == 0
+
+    shown = orchestra("show", "q3", "--db", db, "--json", cwd=project)
+
+    assert shown.returncode == 0, shown.stderr
+    timeline = json.loads(shown.stdout)
+    steps = [(e["type"], e.get("agent") or e.get("at")) for e in timeline["timeline"]]
+    assert steps == [
+        ("decision", "desk.classify"),
+        ("call", "analyst"),
+        ("call", "desk"),
+        ("call", "editor"),
+    ]
+    editor = timeline["timeline"][-1]
+    assert "revenue up 4%" in editor["input"][-1]["content"]
+    assert editor["usage"]["total_tokens"] > 0
+    assert timeline["output"] == "Revenue rose 4% this quarter."
+
+
+def test_show_prints_a_readable_timeline(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+    orchestra("run", "report.py", "--thread", "q3", "--db", db, cwd=project)
+
+    shown = orchestra("show", "q3", "--db", db, cwd=project)
+
+    assert shown.returncode == 0, shown.stderr
+    assert "route → numbers" in shown.stdout
+    assert "answer: Revenue rose 4% this quarter." in shown.stdout
+
+
+def test_show_of_an_unknown_thread_says_what_to_check(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+
+    shown = orchestra("show", "nope", "--db", db, "--json", cwd=project)
+
+    assert shown.returncode == 1
+    assert json.loads(shown.stdout)["error_type"] == "ThreadNotFound"
+
+
+def test_draw_prints_mermaid_with_every_agent_and_nested_team(project: Path) -> None:
+    drawn = orchestra("draw", "report.py", "--json", cwd=project)
+
+    assert drawn.returncode == 0, drawn.stderr
+    diagram = json.loads(drawn.stdout)["diagram"]
+    assert "graph TD;" in diagram
+    for name in ("analyst", "writer", "editor", "subgraph desk"):
+        assert name in diagram
+
+
+def test_draw_writes_the_diagram_to_a_file(project: Path) -> None:
+    drawn = orchestra("draw", "report.py", "--out", "out/report.mmd", cwd=project)
+
+    assert drawn.returncode == 0, drawn.stderr
+    assert "graph TD;" in (project / "out" / "report.mmd").read_text()
