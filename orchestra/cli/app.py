@@ -6,6 +6,7 @@ import typer
 
 from orchestra.cli.draw import draw_command
 from orchestra.cli.model import model_app
+from orchestra.cli.prune import prune_command
 from orchestra.cli.run import run_command
 from orchestra.cli.show import show_command
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.command("run")(run_command)
 app.command("show")(show_command)
 app.command("draw")(draw_command)
+app.command("prune")(prune_command)
 app.add_typer(model_app, name="model")
 
 

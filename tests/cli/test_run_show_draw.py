@@ -136,3 +136,35 @@ def test_draw_writes_the_diagram_to_a_file(project: Path) -> None:
 
     assert drawn.returncode == 0, drawn.stderr
     assert "graph TD;" in (project / "out" / "report.mmd").read_text()
+
+
+def test_prune_keep_latest_leaves_one_checkpoint_and_the_timeline_intact(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+    orchestra("run", "report.py", "--thread", "q3", "--db", db, cwd=project)
+
+    pruned = orchestra("prune", "--keep-latest", "--db", db, "--json", cwd=project)
+
+    assert pruned.returncode == 0, pruned.stderr
+    assert json.loads(pruned.stdout)["pruned_checkpoints"] > 0
+    shown = json.loads(orchestra("show", "q3", "--db", db, "--json", cwd=project).stdout)
+    assert shown["output"] == "Revenue rose 4% this quarter."
+
+
+def test_prune_older_than_deletes_idle_threads_only(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+    orchestra("run", "report.py", "--thread", "q3", "--db", db, cwd=project)
+
+    kept = orchestra("prune", "--older-than", "1d", "--db", db, "--json", cwd=project)
+    dropped = orchestra("prune", "--older-than", "0s", "--db", db, "--json", cwd=project)
+
+    assert json.loads(kept.stdout)["expired_threads"] == []
+    assert json.loads(dropped.stdout)["expired_threads"] == ["q3"]
+
+
+def test_prune_without_a_policy_or_with_a_bad_age_says_what_to_write(project: Path) -> None:
+    nothing = orchestra("prune", "--json", cwd=project)
+    bad_age = orchestra("prune", "--older-than", "soon", "--json", cwd=project)
+
+    assert nothing.returncode == 1
+    assert "--older-than 30d" in json.loads(nothing.stdout)["error"]
+    assert "12h or 30d" in json.loads(bad_age.stdout)["error"]
