@@ -1,0 +1,80 @@
+"""Workflows from graphs/ killed with SIGKILL mid-run resume to the same final state.
+
+A real child process runs the workflow on the database; the test kills it at a random
+moment after its first checkpoint, resumes the thread in this process, and compares with
+an uninterrupted run: same answer, same calls, no finished call made twice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestra.agents import render
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.runtime import run
+from tests.checkpoint.crash_graphs import NAMES, build_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+LATENCY = 0.15
+
+CHILD = """
+import sys
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.runtime import run
+from tests.checkpoint.crash_graphs import build_graph
+
+name, url, thread, latency = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+workflow, goal = build_graph(name, latency)
+with SQLCheckpointer(url) as saver:
+    run(workflow, goal, thread_id=thread, checkpointer=saver)
+"""
+
+
+def calls(state: dict[str, Any]) -> Counter[tuple[str, str]]:
+    return Counter((r.agent, render(r.output)) for r in state["results"])
+
+
+def checkpoints(saver: SQLCheckpointer, thread: str) -> int:
+    config = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+    return sum(1 for _ in saver.list(config))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_graph_killed_at_a_random_moment_resumes_to_the_uninterrupted_result(
+    name: str, db_url: str
+) -> None:
+    seed = random.randrange(1_000_000)
+    chance = random.Random(seed)
+    workflow, goal = build_graph(name)
+    with SQLCheckpointer(db_url) as saver:
+        reference = run(workflow, goal, thread_id="reference", checkpointer=saver).state
+        n_calls = sum(1 for r in reference["results"] if r.kind in ("model", "control"))
+
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, name, db_url, "crashed", str(LATENCY)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        deadline = time.monotonic() + 60
+        while checkpoints(saver, "crashed") == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(chance.uniform(0.1, 0.7) * n_calls * LATENCY)
+        alive = child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert alive, f"seed {seed}: the run ended before the kill; lower the delay"
+
+        workflow, _ = build_graph(name)
+        resumed = run(workflow, thread_id="crashed", checkpointer=saver).state
+
+    assert resumed["output"] == reference["output"], f"seed {seed}"
+    assert calls(resumed) == calls(reference), f"seed {seed}"
