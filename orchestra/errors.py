@@ -14,6 +14,8 @@ __all__ = [
     "RouteError",
     "StructuredOutputError",
     "ThreadExistsError",
+    "ThreadNotFound",
+    "ThreadUnfinished",
     "UnsafeCheckpointDataError",
 ]
 
@@ -32,6 +34,14 @@ class RouteError(OrchestraError):
 
 class StructuredOutputError(OrchestraError):
     """A model did not produce output that validates against the agent's schema."""
+
+
+class ThreadNotFound(OrchestraError):
+    """No checkpoint of that thread is in the database."""
+
+
+class ThreadUnfinished(OrchestraError):
+    """A new run was asked for on a thread that has started but not finished."""
 
 
 class ModelConfigError(OrchestraError):

@@ -15,14 +15,19 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Checkpointer, Command, Interrupt
+from langgraph.types import Checkpointer, Command, Interrupt, StateSnapshot
 
+from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
 from orchestra.state import AgentResult, Decision, Usage
 from orchestra.workflow import Workflow
 
-__all__ = ["Progress", "RunOutcome", "arun", "run"]
+__all__ = ["Answer", "Progress", "RunOutcome", "Status", "aresume", "arun", "resume", "run"]
 
 Durability = Literal["sync", "async", "exit"]
+Status = Literal["new", "done", "waiting", "interrupted"]
+"""Where a thread stands: not started; finished; waiting for a human answer; or stopped
+part-way (its process died, or it is still running elsewhere) and resumable."""
+Answer = str | dict[str, Any] | None
 _MODES: list[Any] = ["updates", "tasks"]
 
 
@@ -46,6 +51,9 @@ class RunOutcome:
     thread_id: str
     state: dict[str, Any]
     interrupts: list[Interrupt] = field(default_factory=list)
+    status: Status = "done"
+    executed: bool = True
+    """False when the thread had already finished and nothing ran (idempotent submission)."""
 
     @property
     def output(self) -> Any:
@@ -54,7 +62,7 @@ class RunOutcome:
     @property
     def waiting(self) -> bool:
         """True when the run stopped to ask a human (resume it with the answer)."""
-        return bool(self.interrupts)
+        return self.status == "waiting"
 
     @property
     def usage(self) -> Usage:
@@ -72,7 +80,6 @@ class _Reporter:
     def __init__(self, on_progress: Callable[[Progress], None] | None) -> None:
         self.on_progress = on_progress
         self.seen: set[str] = set()
-        self.interrupts: list[Interrupt] = []
 
     def take(self, chunk: Any) -> None:
         namespace, mode, data = chunk
@@ -87,8 +94,6 @@ class _Reporter:
             return
         for node, update in updates.items():
             if node == "__interrupt__":
-                if not path:
-                    self.interrupts.extend(update)
                 continue
             if not isinstance(update, dict):
                 continue
@@ -146,6 +151,10 @@ def run(
 ) -> RunOutcome:
     """Run `target` on a thread until it finishes or waits for a human.
 
+    Submitting is idempotent: a goal on a thread that has finished returns the stored
+    result and runs nothing; on a thread that started but did not finish, it raises
+    `ThreadUnfinished` (continue that one with `resume`).
+
     Args:
         target: A workflow (compiled here with `checkpointer`) or a compiled graph.
         goal: The goal; merged into `inputs`. Pass neither to continue a thread from
@@ -154,21 +163,26 @@ def run(
         thread_id: The thread to run on (a new one by default).
         checkpointer: Where checkpoints go, when `target` is a workflow (in memory when
             None; a compiled graph must have its own).
-        on_progress: Called after each step with the records it added.
+        on_progress: Called as each step starts and ends, with the records it added.
         durability: When checkpoints are written; "sync" (before each next step) keeps a
             crashed run resumable from its last finished step.
         metadata: Stored with every checkpoint of the run (e.g. which graph it runs).
 
     Returns:
-        The thread id, the final state, and any pending human questions.
+        The thread id, its status, the final state, and any pending human questions.
     """
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
+    if isinstance(payload, dict):
+        known = app.get_state(config)
+        if _status(known) == "done":
+            return _outcome(known, config, executed=False)
+        _refuse_unfinished(known, config)
     reporter = _Reporter(on_progress)
     for chunk in app.stream(
         payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
     ):
         reporter.take(chunk)
-    return _outcome(app, config, reporter)
+    return _outcome(app.get_state(config), config)
 
 
 async def arun(
@@ -184,18 +198,139 @@ async def arun(
 ) -> RunOutcome:
     """Async twin of `run`."""
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
+    if isinstance(payload, dict):
+        known = await app.aget_state(config)
+        if _status(known) == "done":
+            return _outcome(known, config, executed=False)
+        _refuse_unfinished(known, config)
     reporter = _Reporter(on_progress)
     async for chunk in app.astream(
         payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
     ):
         reporter.take(chunk)
-    return _outcome(app, config, reporter)
+    return _outcome(await app.aget_state(config), config)
 
 
-def _outcome(
-    app: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig, reporter: _Reporter
+def resume(
+    target: Workflow[Any] | CompiledStateGraph[Any, Any, Any, Any],
+    thread_id: str,
+    *,
+    answer: Answer = None,
+    checkpointer: Checkpointer = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    durability: Durability = "sync",
 ) -> RunOutcome:
-    thread_id = str(config["configurable"]["thread_id"])
-    snapshot = app.get_state(config)
+    """Continue a thread that stopped: after a crash, or with the answer it waits for.
+
+    Args:
+        target: The workflow the thread runs (or its compiled graph).
+        thread_id: The thread.
+        answer: The human's answer when the thread is waiting: text for its one question,
+            or `{question id: answer}` when several are pending.
+        checkpointer: Where the thread's checkpoints are.
+        on_progress: As for `run`.
+        durability: As for `run`.
+
+    Raises:
+        ThreadNotFound: the thread has no checkpoint.
+        OrchestraError: an answer is missing, not needed, or names an unknown question.
+    """
+    app, _, config = _prepare(target, None, None, thread_id, checkpointer, None)
+    known = app.get_state(config)
+    if _status(known) == "done":
+        return _outcome(known, config, executed=False)
+    payload = _continuation(known, config, answer)
+    return run(app, inputs=payload, thread_id=thread_id, on_progress=on_progress,
+               durability=durability)  # fmt: skip
+
+
+async def aresume(
+    target: Workflow[Any] | CompiledStateGraph[Any, Any, Any, Any],
+    thread_id: str,
+    *,
+    answer: Answer = None,
+    checkpointer: Checkpointer = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    durability: Durability = "sync",
+) -> RunOutcome:
+    """Async twin of `resume`."""
+    app, _, config = _prepare(target, None, None, thread_id, checkpointer, None)
+    known = await app.aget_state(config)
+    if _status(known) == "done":
+        return _outcome(known, config, executed=False)
+    payload = _continuation(known, config, answer)
+    return await arun(app, inputs=payload, thread_id=thread_id, on_progress=on_progress,
+                      durability=durability)  # fmt: skip
+
+
+def _status(snapshot: StateSnapshot) -> Status:
+    if snapshot.metadata is None:
+        return "new"
+    if snapshot.interrupts:
+        return "waiting"
+    if snapshot.next:
+        return "interrupted"
+    return "done"
+
+
+def _thread(config: RunnableConfig) -> str:
+    return str(config["configurable"]["thread_id"])
+
+
+def _refuse_unfinished(snapshot: StateSnapshot, config: RunnableConfig) -> None:
+    status = _status(snapshot)
+    if status == "new":
+        return
+    thread = _thread(config)
+    hint = " --answer ..." if status == "waiting" else ""
+    raise ThreadUnfinished(
+        f"thread {thread!r} has already started and is {status}: continue it with "
+        f"`orchestra resume {thread}{hint}`, or start a new run on another thread."
+    )
+
+
+def _continuation(snapshot: StateSnapshot, config: RunnableConfig, answer: Answer) -> Any:
+    """What to feed a stopped thread: nothing after a crash, the answer when waiting."""
+    thread = _thread(config)
+    status = _status(snapshot)
+    if status == "new":
+        raise ThreadNotFound(f"no thread {thread!r} in this database: check the id and --db.")
+    pending = list(snapshot.interrupts)
+    if status != "waiting":
+        if answer is not None:
+            raise OrchestraError(
+                f"thread {thread!r} is not waiting for an answer: resume it without --answer."
+            )
+        return None
+    if answer is None:
+        questions = "; ".join(f"[{i.id}] {i.value}" for i in pending)
+        raise OrchestraError(
+            f"thread {thread!r} is waiting for a human answer ({questions}): run "
+            f"`orchestra resume {thread} --answer ...`."
+        )
+    if isinstance(answer, dict):
+        ids = {i.id for i in pending}
+        unknown = set(answer) - ids
+        if unknown:
+            raise OrchestraError(
+                f"thread {thread!r} has no pending question {sorted(unknown)}; "
+                f"it waits on {sorted(ids)}."
+            )
+        return Command(resume=answer)
+    if len(pending) > 1:
+        raise OrchestraError(
+            f"thread {thread!r} waits on {len(pending)} questions: answer each by id "
+            f"({', '.join(i.id for i in pending)}), e.g. --answer ID=TEXT."
+        )
+    return Command(resume=answer)
+
+
+def _outcome(snapshot: StateSnapshot, config: RunnableConfig, executed: bool = True) -> RunOutcome:
     values = snapshot.values if isinstance(snapshot.values, dict) else {}
-    return RunOutcome(thread_id=thread_id, state=dict(values), interrupts=reporter.interrupts)
+    return RunOutcome(
+        thread_id=_thread(config),
+        state=dict(values),
+        interrupts=list(snapshot.interrupts),
+        status=_status(snapshot),
+        executed=executed,
+    )

@@ -12,14 +12,10 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from orchestra.checkpoint.allowlist import state_allowlist
-from orchestra.errors import OrchestraError
+from orchestra.errors import ThreadNotFound
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 
 __all__ = ["ThreadNotFound", "Timeline", "read_timeline"]
-
-
-class ThreadNotFound(OrchestraError):
-    """No checkpoint of that thread is in the database."""
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from langgraph.types import Command
 
-from orchestra import Agent, pipeline, supervisor, vote
+from orchestra import Agent, fan_out, pipeline, supervisor, vote
+from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
 from orchestra.models import ScriptedModel
-from orchestra.runtime import Progress, arun, run
+from orchestra.runtime import Progress, arun, resume, run
 from tests.conftest import scripted_agent
 
 
@@ -110,3 +113,73 @@ def test_a_run_with_no_goal_continues_the_thread_instead_of_starting_again() -> 
 
     assert calls == ["a", "b", "b"]
     assert [r.agent for r in outcome.state["results"]] == ["a", "b"]
+
+
+def test_a_goal_on_a_finished_thread_returns_the_stored_result_and_runs_nothing() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    model = ScriptedModel(replies=["first answer"])
+    app = pipeline(Agent("solo", model=model)).compile(checkpointer=InMemorySaver())
+    first = run(app, "g", thread_id="t")
+
+    again = run(app, "g", thread_id="t")
+
+    assert (first.executed, again.executed) == (True, False)
+    assert again.output == "first answer"
+    assert len(model.calls) == 1
+
+
+def test_a_goal_on_an_unfinished_thread_is_refused_with_a_pointer_to_resume() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    run(vote_app(), "ship?", thread_id="t", checkpointer=saver)
+
+    with pytest.raises(ThreadUnfinished, match=r"orchestra resume t --answer"):
+        run(vote_app(), "ship?", thread_id="t", checkpointer=saver)
+
+
+def vote_app(name: str = "vote") -> Any:
+    def voter(voter_name: str, answer: str) -> Agent:
+        return Agent(f"{name}_{voter_name}", model=lambda state: {"answer": answer})
+
+    return vote(voter("a", "yes"), voter("b", "no"), tie_break="escalate", name=name)
+
+
+def test_resume_continues_a_waiting_thread_with_the_answer() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    flow = vote_app()
+    assert run(flow, "ship?", thread_id="t", checkpointer=saver).status == "waiting"
+
+    with pytest.raises(OrchestraError, match="waiting for a human answer"):
+        resume(flow, "t", checkpointer=saver)
+    done = resume(flow, "t", answer="no", checkpointer=saver)
+
+    assert done.status == "done"
+    assert done.output == {"answer": "no"}
+
+
+def test_several_pending_questions_are_answered_by_id() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    flow = fan_out(vote_app("legal"), vote_app("tech"))
+    waiting = run(flow, "ship?", thread_id="t", checkpointer=saver)
+    assert len(waiting.interrupts) == 2
+
+    with pytest.raises(OrchestraError, match="answer each by id"):
+        resume(flow, "t", answer="yes", checkpointer=saver)
+    first, second = waiting.interrupts
+    done = resume(flow, "t", answer={first.id: "yes", second.id: "no"}, checkpointer=saver)
+
+    assert done.status == "done"
+    assert sorted(done.output.values(), key=str) == [{"answer": "no"}, {"answer": "yes"}]
+
+
+def test_resume_of_a_thread_that_never_ran_says_so() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    with pytest.raises(ThreadNotFound):
+        resume(vote_app(), "nobody", checkpointer=InMemorySaver())

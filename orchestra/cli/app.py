@@ -7,6 +7,7 @@ import typer
 from orchestra.cli.draw import draw_command
 from orchestra.cli.model import model_app
 from orchestra.cli.prune import prune_command
+from orchestra.cli.resume import resume_command
 from orchestra.cli.run import run_command
 from orchestra.cli.show import show_command
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run_command)
+app.command("resume")(resume_command)
 app.command("show")(show_command)
 app.command("draw")(draw_command)
 app.command("prune")(prune_command)

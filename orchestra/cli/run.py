@@ -17,7 +17,7 @@ from orchestra.errors import OrchestraError
 from orchestra.loading import load_workflow
 from orchestra.runtime import Progress, RunOutcome, run
 
-__all__ = ["DEFAULT_DB", "database_url", "run_command"]
+__all__ = ["DEFAULT_DB", "DbOption", "Narrator", "database_url", "report", "run_command"]
 
 DEFAULT_DB = "sqlite:///checkpoints/orchestra.db"
 
@@ -31,7 +31,7 @@ def database_url(db: str | None) -> str:
     return db or os.environ.get("ORCHESTRA_DB") or DEFAULT_DB
 
 
-class _Narrator:
+class Narrator:
     """Prints each step to stderr as it starts and ends, with a spinner while it works."""
 
     def __init__(self, console: Console) -> None:
@@ -84,7 +84,7 @@ def run_command(
             raise OrchestraError(f"{graph} has no GOAL: pass --goal 'what the team should do'.")
         thread_id = thread or f"run-{uuid.uuid4().hex[:8]}"
         url = database_url(db)
-        narrator = _Narrator(console)
+        narrator = Narrator(console)
         if not as_json:
             console.print(
                 f"[bold]{escape(workflow.name)}[/] ({workflow.pattern}) on thread "
@@ -101,7 +101,7 @@ def run_command(
             )
     except OrchestraError as error:
         fail(as_json, error)
-    _report(outcome, url, as_json)
+    report(outcome, url, as_json)
     if not as_json:
         db_flag = f" --db {url}" if db else ""
         console.print(
@@ -111,11 +111,13 @@ def run_command(
         )
 
 
-def _report(outcome: RunOutcome, url: str, as_json: bool) -> None:
+def report(outcome: RunOutcome, url: str, as_json: bool) -> None:
+    """Print how a run ended: its answer, or the questions it waits on."""
     usage = outcome.usage
     data: dict[str, Any] = {
         "thread_id": outcome.thread_id,
-        "status": "waiting" if outcome.waiting else "done",
+        "status": outcome.status,
+        "executed": outcome.executed,
         "output": outcome.output,
         "usage": usage.model_dump(),
         "questions": [{"id": i.id, "value": i.value} for i in outcome.interrupts],
@@ -123,10 +125,14 @@ def _report(outcome: RunOutcome, url: str, as_json: bool) -> None:
     }
     if outcome.waiting:
         questions = "\n".join(f"  ? {escape(render(i.value))}" for i in outcome.interrupts)
-        text = f"[yellow]waiting[/] for a human answer on thread {outcome.thread_id}:\n{questions}"
+        text = (
+            f"[yellow]waiting[/] for a human answer on thread {outcome.thread_id}:\n{questions}"
+            f"\nanswer with: orchestra resume {outcome.thread_id} --answer ..."
+        )
     else:
         text = (
-            f"{escape(render(outcome.output))}\n\n[dim]thread {outcome.thread_id} done: "
+            f"{escape(render(outcome.output))}\n\n[dim]thread {outcome.thread_id} done"
+            f"{'' if outcome.executed else ' earlier (nothing ran now)'}: "
             f"{usage.total_tokens} tokens; stored in {escape(url)}[/]"
         )
     emit(as_json, data, text)
