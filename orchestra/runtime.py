@@ -21,7 +21,17 @@ from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
 from orchestra.state import AgentResult, Decision, Usage
 from orchestra.workflow import Workflow
 
-__all__ = ["Answer", "Progress", "RunOutcome", "Status", "aresume", "arun", "resume", "run"]
+__all__ = [
+    "Answer",
+    "Progress",
+    "RunOutcome",
+    "Status",
+    "aresume",
+    "arun",
+    "resume",
+    "run",
+    "thread_status",
+]
 
 Durability = Literal["sync", "async", "exit"]
 Status = Literal["new", "done", "waiting", "interrupted"]
@@ -241,7 +251,7 @@ def resume(
         return _outcome(known, config, executed=False)
     payload = _continuation(known, config, answer)
     return run(app, inputs=payload, thread_id=thread_id, on_progress=on_progress,
-               durability=durability)  # fmt: skip
+               durability=durability, metadata=_carried(known))  # fmt: skip
 
 
 async def aresume(
@@ -260,7 +270,17 @@ async def aresume(
         return _outcome(known, config, executed=False)
     payload = _continuation(known, config, answer)
     return await arun(app, inputs=payload, thread_id=thread_id, on_progress=on_progress,
-                      durability=durability)  # fmt: skip
+                      durability=durability, metadata=_carried(known))  # fmt: skip
+
+
+def thread_status(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> Status:
+    """Where `thread_id` stands in `app`'s checkpointer: new, done, waiting or interrupted."""
+    return _status(app.get_state({"configurable": {"thread_id": thread_id}}))
+
+
+def _carried(snapshot: StateSnapshot) -> dict[str, Any]:
+    """Orchestra's metadata of a thread (which graph it runs), for its next checkpoints."""
+    return {k: v for k, v in (snapshot.metadata or {}).items() if k.startswith("orchestra_")}
 
 
 def _status(snapshot: StateSnapshot) -> Status:

@@ -9,6 +9,7 @@ from orchestra.cli.model import model_app
 from orchestra.cli.prune import prune_command
 from orchestra.cli.resume import resume_command
 from orchestra.cli.run import run_command
+from orchestra.cli.runs import runs_command
 from orchestra.cli.show import show_command
 
 __all__ = ["app", "main"]
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command("run")(run_command)
 app.command("resume")(resume_command)
+app.command("runs")(runs_command)
 app.command("show")(show_command)
 app.command("draw")(draw_command)
 app.command("prune")(prune_command)

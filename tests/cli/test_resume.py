@@ -65,3 +65,16 @@ def test_running_an_unfinished_thread_again_points_to_resume(project: Path) -> N
 
     assert code == 1
     assert refused["error_type"] == "ThreadUnfinished"
+
+
+def test_runs_lists_each_thread_with_its_status(project: Path) -> None:
+    run_json(project, "run", "panel.py", "--thread", "waits")
+    run_json(project, "run", "panel.py", "--thread", "answered")
+    run_json(project, "resume", "answered", "--answer", "yes")
+
+    code, listing = run_json(project, "runs")
+
+    assert code == 0
+    statuses = {row["thread_id"]: row["status"] for row in listing["runs"]}
+    assert statuses == {"waits": "waiting", "answered": "done"}
+    assert {row["graph"] for row in listing["runs"]} == {"panel.py"}
