@@ -80,8 +80,7 @@ class Workflow(Generic[StateT]):
         from orchestra.checkpoint.allowlist import with_state_allowlist
 
         kwargs.setdefault("name", self.name)
-        states = {self.state, *(m.state for m in self.walk() if isinstance(m, Workflow))}
-        checkpointer = with_state_allowlist(checkpointer, states)
+        checkpointer = with_state_allowlist(checkpointer, self.states())
         return self.graph().compile(checkpointer=checkpointer, **kwargs)
 
     def node_names(self) -> list[str]:
@@ -92,6 +91,10 @@ class Workflow(Generic[StateT]):
             if isinstance(member, Workflow):
                 names.extend(member.node_names())
         return names
+
+    def states(self) -> set[type[OrchestraState]]:
+        """The state models of this workflow and of every workflow nested in it."""
+        return {self.state, *(m.state for m in self.walk() if isinstance(m, Workflow))}
 
     def walk(self) -> list[Agent | Workflow[Any]]:
         """Every member, depth first, nested workflows included."""

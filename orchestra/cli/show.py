@@ -14,6 +14,7 @@ from orchestra.checkpoint import SQLCheckpointer
 from orchestra.cli.output import JsonOption, emit, fail
 from orchestra.cli.run import DbOption, database_url
 from orchestra.errors import OrchestraError
+from orchestra.fork import history
 from orchestra.state import AgentResult, Decision
 from orchestra.timeline import Timeline, read_timeline
 
@@ -23,6 +24,9 @@ __all__ = ["show_command"]
 def show_command(
     thread: str = typer.Argument(..., help="The thread id `orchestra run` printed."),
     full: bool = typer.Option(False, "--full", help="Print every input and output in full."),
+    with_history: bool = typer.Option(
+        False, "--history", help="Also list the thread's checkpoints (to fork from)."
+    ),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -30,10 +34,11 @@ def show_command(
     try:
         with SQLCheckpointer(database_url(db)) as saver:
             timeline = read_timeline(saver, thread)
+            checkpoints = history(saver, thread) if with_history else []
     except OrchestraError as error:
         fail(as_json, error)
     if as_json:
-        emit(True, _as_json(timeline), "")
+        emit(True, {**_as_json(timeline), "checkpoints": checkpoints}, "")
         return
     console = Console(highlight=False)
     console.print(f"[bold]thread {escape(thread)}[/]  goal: {escape(timeline.goal)}")
@@ -43,6 +48,8 @@ def show_command(
         f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)"
     )
     console.print(f"[bold]answer:[/] {escape(render(timeline.output))}", soft_wrap=True)
+    for entry in checkpoints:
+        console.print(f"  checkpoint {entry['checkpoint_id']}  step {entry['step']}  {entry['ts']}")
 
 
 def _table(timeline: Timeline, full: bool) -> Table:

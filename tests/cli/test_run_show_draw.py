@@ -168,3 +168,24 @@ def test_prune_without_a_policy_or_with_a_bad_age_says_what_to_write(project: Pa
     assert nothing.returncode == 1
     assert "--older-than 30d" in json.loads(nothing.stdout)["error"]
     assert "12h or 30d" in json.loads(bad_age.stdout)["error"]
+
+
+def test_fork_from_a_listed_checkpoint_then_resume_the_fork(project: Path) -> None:
+    db = f"sqlite:///{project / 'runs.db'}"
+    orchestra("run", "report.py", "--thread", "q3", "--db", db, cwd=project)
+    shown = json.loads(
+        orchestra("show", "q3", "--history", "--db", db, "--json", cwd=project).stdout
+    )
+    first_step = next(c for c in shown["checkpoints"] if c["step"] == 1)
+
+    forked = orchestra(
+        "fork", "q3", "--checkpoint", first_step["checkpoint_id"], "--thread", "q3b",
+        "--db", db, "--json", cwd=project,
+    )  # fmt: skip
+    assert forked.returncode == 0, forked.stderr
+    resumed = orchestra("resume", "q3b", "--db", db, "--json", cwd=project)
+
+    assert resumed.returncode == 0, resumed.stderr
+    outcome = json.loads(resumed.stdout)
+    assert (outcome["status"], outcome["executed"]) == ("done", True)
+    assert outcome["output"] == "Revenue rose 4% this quarter."
