@@ -61,7 +61,7 @@ def orchestra_graph(model: ScriptedModel) -> Any:
 
 
 def main(rounds: int = 15, latency: float = 0.0) -> list[tuple[str, float, float]]:
-    model = ScriptedModel(latency=latency)
+    model = ScriptedModel(latency=latency, keep_calls=False)
     plain, ours = plain_graph(model), orchestra_graph(model)
     goal = {"goal": "Write a short brief on tidal power."}
     times = interleaved(
@@ -71,7 +71,6 @@ def main(rounds: int = 15, latency: float = 0.0) -> list[tuple[str, float, float
         },
         rounds=rounds,
     )
-    model.calls.clear()
     ratio = times["orchestra"] / times["langgraph"]
     label = f"pipeline of {STEPS} agents, model latency {latency * 1000:g} ms"
     print(

@@ -60,6 +60,8 @@ class AgentCall:
     result: AgentResult
     parsed: Any
     """The output as the agent's schema instance (or text, or the function's return value)."""
+    reply: AIMessage | None = None
+    """The model's own final message, when the output is its text."""
 
     @property
     def text(self) -> str:
@@ -444,7 +446,8 @@ class Agent:
             started_at=started,
             item_index=getattr(state, "item_index", None),
         )
-        return AgentCall(result=result, parsed=parsed)
+        final = replies[-1] if replies and self.output is None else None
+        return AgentCall(result=result, parsed=parsed, reply=final)
 
 
 def _structured_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Any:

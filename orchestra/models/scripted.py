@@ -43,6 +43,7 @@ class ScriptedModel(BaseChatModel):
             over `replies`.
         model_name: The name recorded in results.
         latency: Seconds each call takes (slept, asynchronously under `ainvoke`).
+        keep_calls: Whether to keep every message list received in `calls`.
 
     Example:
         ```python
@@ -56,6 +57,8 @@ class ScriptedModel(BaseChatModel):
     latency: float = 0.0
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     """Every message list the model received, in order (for assertions in tests)."""
+    keep_calls: bool = True
+    """False for long runs (benchmarks): kept calls make every garbage collection slower."""
 
     @property
     def _llm_type(self) -> str:
@@ -98,7 +101,8 @@ class ScriptedModel(BaseChatModel):
         return self._answer(messages, kwargs)
 
     def _answer(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
-        self.calls.append(list(messages))
+        if self.keep_calls:
+            self.calls.append(list(messages))
         tools: list[dict[str, Any]] = list(kwargs.get("tools") or [])
         if self.respond is not None:
             reply = self.respond(messages, tools)

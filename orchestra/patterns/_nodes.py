@@ -47,9 +47,7 @@ class Update:
         self.results.append(call.result)
         if output:
             self.fields["output"] = call.result.output
-            self.fields.setdefault("messages", []).append(
-                AIMessage(content=call.text, name=call.result.agent, id=call.result.id)
-            )
+            self.fields.setdefault("messages", []).append(_transcript(call))
         if writes:
             self.fields[writes] = call.parsed
 
@@ -60,6 +58,16 @@ class Update:
         if self.decisions:
             update["decisions"] = self.decisions
         return update
+
+
+def _transcript(call: AgentCall) -> AIMessage:
+    """The message a call adds to the conversation: the model's own reply when it is text."""
+    if call.reply is not None and not call.reply.tool_calls:
+        # The reply is this call's alone: naming it after the agent costs less than a copy.
+        call.reply.name = call.result.agent
+        call.reply.id = call.result.id
+        return call.reply
+    return AIMessage(content=call.text, name=call.result.agent, id=call.result.id)
 
 
 Step = Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]
