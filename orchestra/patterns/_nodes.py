@@ -18,7 +18,7 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import StateGraph
 
 from orchestra.agents import Agent, AgentCall, render
-from orchestra.errors import DefinitionError, OrchestraError
+from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
 from orchestra.workflow import Workflow
 
@@ -271,6 +271,26 @@ def describe(members: Sequence[tuple[str, Member]]) -> str:
 
 def text(value: Any) -> str:
     return render(value)
+
+
+Choice = tuple[Any, StructuredOutputError | None]
+"""A deciding agent's parsed answer, or None and the error when its answer was invalid."""
+
+
+def ask_choice(
+    deciding: Agent, update: Update, context: Sequence[tuple[str, Any]] | None = None
+) -> Generator[Ask, AgentCall, Choice]:
+    """Ask a deciding agent and record the call, or its invalid answer (tokens still count).
+
+    Use with `yield from` inside a step: `parsed, error = yield from ask_choice(...)`.
+    """
+    try:
+        call = yield Ask(deciding, context=context, kind="control")
+    except StructuredOutputError as error:
+        update.results.append(invalid_answer(deciding, error))
+        return None, error
+    update.add(call, output=False)
+    return call.parsed, None
 
 
 def invalid_answer(agent: Agent, error: Exception) -> AgentResult:

@@ -8,15 +8,15 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from orchestra.agents import Agent, AgentCall
-from orchestra.errors import DefinitionError, StructuredOutputError
+from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
     Member,
     Update,
     add_member,
+    ask_choice,
     check_members,
     check_state,
-    invalid_answer,
     step_node,
 )
 from orchestra.rules import choice_schema
@@ -96,15 +96,12 @@ def _judge(point: str, judge: Judge, members: list[Member]) -> Any:
         valid = True
         if deciding is not None:
             context = [(n, r.output) for n, r in results.items()]
-            try:
-                call = yield Ask(deciding, context=context, kind="control")
-            except StructuredOutputError as error:
-                update.results.append(invalid_answer(deciding, error))
+            parsed, _ = yield from ask_choice(deciding, update, context)
+            if parsed is None:
                 winner, valid = names[0], False
                 reason = f"the judge's answer was invalid; kept the first candidate {winner!r}"
             else:
-                update.add(call, output=False)
-                winner, reason = call.parsed.winner, call.parsed.reason
+                winner, reason = parsed.winner, parsed.reason
         else:
             scores = {n: float(judge(r)) for n, r in results.items()}  # type: ignore[operator]
             winner = max(scores, key=lambda n: scores[n])

@@ -8,16 +8,16 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from orchestra.agents import Agent, AgentCall
-from orchestra.errors import DefinitionError, RouteError, StructuredOutputError
+from orchestra.errors import DefinitionError, RouteError
 from orchestra.patterns._nodes import (
     Ask,
     Member,
     Update,
     add_member,
+    ask_choice,
     check_members,
     check_state,
     describe,
-    invalid_answer,
     step_node,
 )
 from orchestra.rules import check_label, choice_schema
@@ -116,16 +116,13 @@ def _classify(
         update = Update()
         valid, reason = True, ""
         if deciding is not None:
-            try:
-                call = yield Ask(deciding, kind="control")
-            except StructuredOutputError as error:
-                update.results.append(invalid_answer(deciding, error))
+            parsed, error = yield from ask_choice(deciding, update)
+            if parsed is None:
                 answer = getattr(error, "answer", None)
                 label = answer.get("label") if isinstance(answer, dict) else answer
                 label, valid, reason = _fallback(point, label, labels, default)
             else:
-                update.add(call, output=False)
-                label, reason = call.parsed.label, call.parsed.reason
+                label, reason = parsed.label, parsed.reason
         else:
             raw = classify(state)  # type: ignore[operator]
             if isinstance(raw, str) and raw in routes:

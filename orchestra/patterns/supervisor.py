@@ -8,16 +8,16 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from orchestra.agents import Agent, AgentCall
-from orchestra.errors import DefinitionError, StructuredOutputError
+from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
     Member,
     Update,
     add_member,
+    ask_choice,
     check_members,
     check_state,
     describe,
-    invalid_answer,
     step_node,
 )
 from orchestra.rules import FINISH, check_label, choice_schema
@@ -119,15 +119,12 @@ def _manage(
             return update.as_dict()
         valid, reason = True, ""
         if deciding is not None:
-            try:
-                call = yield Ask(deciding, kind="control")
-            except StructuredOutputError as error:
-                update.results.append(invalid_answer(deciding, error))
+            parsed, error = yield from ask_choice(deciding, update)
+            if parsed is None:
                 choice, valid = FINISH, False
                 reason = f"invalid answer {getattr(error, 'answer', '?')!r}; finishing"
             else:
-                update.add(call, output=False)
-                choice, reason = call.parsed.next, call.parsed.reason
+                choice, reason = parsed.next, parsed.reason
         else:
             choice = check_label(manager(state), options, f"supervisor {lead!r}")  # type: ignore[operator]
         update.decisions.append(

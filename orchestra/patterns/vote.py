@@ -9,15 +9,15 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from orchestra.agents import Agent, AgentCall
-from orchestra.errors import DefinitionError, StructuredOutputError
+from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
     Member,
     Update,
     add_member,
+    ask_choice,
     check_members,
     check_state,
-    invalid_answer,
     step_node,
 )
 from orchestra.rules import Tally, answer_key, choice_schema, tally_votes
@@ -177,14 +177,11 @@ def _break_tie(point: str, tally_node: str, tie_break: Any, members: list[Member
                 choice_schema("TieBreak", "answer", tally.tied, "The answer that should win.")
             )
             context = [(f"answer {a!r}", outputs[a]) for a in tally.tied]
-            try:
-                call = yield Ask(judge, context=context, kind="control")
-            except StructuredOutputError as error:
-                update.results.append(invalid_answer(judge, error))
+            parsed, _ = yield from ask_choice(judge, update, context)
+            if parsed is None:
                 winner, reason, valid = tally.tied[0], "judge answer invalid; kept first", False
             else:
-                update.add(call, output=False)
-                winner, reason = call.parsed.answer, call.parsed.reason
+                winner, reason = parsed.answer, parsed.reason
             kind = "judge"
         else:
             answer = interrupt(
