@@ -88,7 +88,8 @@ def run_command(
         if not as_json:
             console.print(
                 f"[bold]{escape(workflow.name)}[/] ({workflow.pattern}) on thread "
-                f"[bold]{thread_id}[/]\n  goal: {escape(goal)}"
+                f"[bold]{thread_id}[/]\n  goal: {escape(goal)}",
+                soft_wrap=True,
             )
         with SQLCheckpointer(url) as checkpointer, narrator.status:
             outcome = run(
