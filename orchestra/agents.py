@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -23,12 +24,15 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
     ToolMessage,
+    message_to_dict,
+    messages_from_dict,
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
 
 from orchestra.errors import DefinitionError, StructuredOutputError
+from orchestra.journal import aonce, once
 from orchestra.state import AgentResult, OrchestraState, Usage
 
 __all__ = ["Agent", "AgentCall", "PromptBuilder"]
@@ -209,7 +213,8 @@ class Agent:
         """
         started, clock = time.time(), time.perf_counter()
         if self.is_function:
-            value = self._function()(state)
+            func = self._function()
+            value = once("function", self.name, lambda: func(state), _dump_value, json.loads)
             if inspect.isawaitable(value):
                 raise DefinitionError(
                     f"Agent {self.name!r} has an async function: run the workflow with "
@@ -235,12 +240,14 @@ class Agent:
         started, clock = time.time(), time.perf_counter()
         if self.is_function:
             func = self._function()
-            if inspect.iscoroutinefunction(func):
-                value = await func(state)
-            else:
+
+            async def call_function() -> Any:
+                if inspect.iscoroutinefunction(func):
+                    return await func(state)
                 value = await asyncio.to_thread(func, state)
-                if inspect.isawaitable(value):
-                    value = await value
+                return await value if inspect.isawaitable(value) else value
+
+            value = await aonce("function", self.name, call_function, _dump_value, json.loads)
             return self._function_call(state, value, started, clock, kind)
         model = self._chat_model()
         messages = self.messages(state, context)
@@ -278,7 +285,13 @@ class Agent:
             return None
         runnable = model.bind_tools(list(self.tools)) if self.tools else model
         for _ in range(self.max_tool_rounds + 1):
-            reply = _as_ai(runnable.invoke(messages, config))
+            reply = once(
+                "model",
+                self.name,
+                lambda: _as_ai(runnable.invoke(messages, config)),
+                _dump_message,
+                _load_ai,
+            )
             replies.append(reply)
             if not reply.tool_calls:
                 return reply
@@ -296,7 +309,13 @@ class Agent:
             return None
         runnable = model.bind_tools(list(self.tools)) if self.tools else model
         for _ in range(self.max_tool_rounds + 1):
-            reply = _as_ai(await runnable.ainvoke(messages, config))
+            reply = await aonce(
+                "model",
+                self.name,
+                lambda: _aask(runnable, messages, config),
+                _dump_message,
+                _load_ai,
+            )
             replies.append(reply)
             if not reply.tool_calls:
                 return reply
@@ -304,12 +323,22 @@ class Agent:
         return replies[-1]
 
     def _run_tools(self, reply: AIMessage, config: RunnableConfig | None) -> list[ToolMessage]:
-        return [self._tool(call["name"]).invoke(call, config) for call in reply.tool_calls]
+        results = []
+        for call in reply.tool_calls:
+            tool = self._tool(call["name"])
+            run = partial(tool.invoke, call, config)
+            results.append(once("tool", tool.name, run, _dump_message, _load_tool))
+        return results
 
     async def _arun_tools(
         self, reply: AIMessage, config: RunnableConfig | None
     ) -> list[ToolMessage]:
-        return [await self._tool(call["name"]).ainvoke(call, config) for call in reply.tool_calls]
+        results = []
+        for call in reply.tool_calls:
+            tool = self._tool(call["name"])
+            run = partial(tool.ainvoke, call, config)
+            results.append(await aonce("tool", tool.name, run, _dump_message, _load_tool))
+        return results
 
     def _tool(self, name: str) -> BaseTool:
         for tool in self.tools:
@@ -333,7 +362,13 @@ class Agent:
         runnable = _structured_runnable(model, self.output)
         asked = list(messages)
         for attempt in range(1, self.structured_retries + 2):
-            outcome = runnable.invoke(asked, config)
+            outcome = once(
+                "model",
+                self.name,
+                partial(runnable.invoke, list(asked), config),
+                _dump_outcome,
+                self._load_outcome,
+            )
             parsed = self._accept(outcome, replies, asked, attempt)
             if parsed is not None:
                 return parsed, attempt
@@ -352,11 +387,28 @@ class Agent:
         runnable = _structured_runnable(model, self.output)
         asked = list(messages)
         for attempt in range(1, self.structured_retries + 2):
-            outcome = await runnable.ainvoke(asked, config)
+            outcome = await aonce(
+                "model",
+                self.name,
+                partial(runnable.ainvoke, list(asked), config),
+                _dump_outcome,
+                self._load_outcome,
+            )
             parsed = self._accept(outcome, replies, asked, attempt)
             if parsed is not None:
                 return parsed, attempt
         raise self._invalid(replies)
+
+    def _load_outcome(self, payload: str) -> dict[str, Any]:
+        """A journaled structured answer, parsed again as LangChain's tool parser would."""
+        raw = _load_ai(payload)
+        if not raw.tool_calls or self.output is None:
+            return {"raw": raw, "parsed": None, "parsing_error": "no tool call in the answer"}
+        try:
+            parsed = self.output.model_validate(raw.tool_calls[0]["args"])
+        except ValidationError as error:
+            return {"raw": raw, "parsed": None, "parsing_error": error}
+        return {"raw": raw, "parsed": parsed, "parsing_error": None}
 
     def _accept(
         self,
@@ -454,6 +506,32 @@ def _structured_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Any:
     # function_calling works on OpenAI and on llama.cpp's server (where the schema becomes a
     # grammar); include_raw keeps the message, and with it the usage metadata.
     return model.with_structured_output(schema, method="function_calling", include_raw=True)
+
+
+async def _aask(runnable: Any, messages: list[BaseMessage], config: Any) -> AIMessage:
+    return _as_ai(await runnable.ainvoke(messages, config))
+
+
+def _dump_message(message: BaseMessage) -> str:
+    return json.dumps(message_to_dict(message))
+
+
+def _load_ai(payload: str) -> AIMessage:
+    return _as_ai(messages_from_dict([json.loads(payload)])[0])
+
+
+def _load_tool(payload: str) -> ToolMessage:
+    message = messages_from_dict([json.loads(payload)])[0]
+    assert isinstance(message, ToolMessage)
+    return message
+
+
+def _dump_outcome(outcome: dict[str, Any]) -> str:
+    return _dump_message(outcome["raw"])
+
+
+def _dump_value(value: Any) -> str:
+    return json.dumps(to_json(value))
 
 
 def _as_ai(message: Any) -> AIMessage:

@@ -23,7 +23,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy import Engine, Row
 
-from orchestra.checkpoint import _plans
+from orchestra.checkpoint import _journal, _plans
 from orchestra.checkpoint._backend import (
     Backend,
     Batch,
@@ -330,9 +330,41 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             self._backend.insert(self._put_writes_batches(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every checkpoint, blob and write of a thread."""
+        """Delete every checkpoint, blob and write of a thread, and its journal."""
         self._ready()
         self._backend.run(_plans.delete_threads(self._sql, [thread_id]), write=True)
+        self._backend.run(_journal.delete_journal([thread_id]), write=True)
+
+    # -- journal (orchestra.journal) ------------------------------------------
+
+    def read_journal(self, thread_id: str, checkpoint_ns: str) -> Sequence[_journal.JournalEntry]:
+        """The calls recorded for one task (its namespace holds its id), in order."""
+        self._ready()
+        return self._backend.run(_journal.read_journal(thread_id, checkpoint_ns), write=False)
+
+    def write_journal(
+        self, thread_id: str, checkpoint_ns: str, entry: _journal.JournalEntry
+    ) -> None:
+        """Record one call, committed before this returns."""
+        self._ready()
+        plan = _journal.write_journal(self._backend.dialect, thread_id, checkpoint_ns, entry)
+        self._backend.run(plan, write=True)
+
+    async def aread_journal(
+        self, thread_id: str, checkpoint_ns: str
+    ) -> Sequence[_journal.JournalEntry]:
+        """Async `read_journal`."""
+        await self._aready()
+        plan = _journal.read_journal(thread_id, checkpoint_ns)
+        return await self._backend.arun(plan, write=False)
+
+    async def awrite_journal(
+        self, thread_id: str, checkpoint_ns: str, entry: _journal.JournalEntry
+    ) -> None:
+        """Async `write_journal`."""
+        await self._aready()
+        plan = _journal.write_journal(self._backend.dialect, thread_id, checkpoint_ns, entry)
+        await self._backend.arun(plan, write=True)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) made by these runs."""
@@ -446,6 +478,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         """Async `delete_thread`."""
         await self._aready()
         await self._backend.arun(_plans.delete_threads(self._sql, [thread_id]), write=True)
+        await self._backend.arun(_journal.delete_journal([thread_id]), write=True)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async `delete_for_runs`."""

@@ -26,6 +26,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "blobs",
     "checkpoints",
+    "journal",
     "schema_versions",
     "tables",
     "writes",
@@ -99,6 +100,23 @@ writes = Table(
     sqlite_with_rowid=False,
 )
 
+# The journal (`orchestra.journal`): each model, tool or function call made inside a node,
+# recorded before its result is used, so a node re-run after a crash replays it. The
+# namespace holds the task id, and a task keeps its id when it re-runs from the same
+# checkpoint, so (thread, namespace, seq) names "the seq-th call of this task".
+journal = Table(
+    "orchestra_journal",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 _by_run = Index("ix_orchestra_checkpoints_run_id", checkpoints.c.run_id)
 
 MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
@@ -109,6 +127,7 @@ MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
         CreateTable(writes, if_not_exists=True),
         CreateIndex(_by_run, if_not_exists=True),
     ),
+    (CreateTable(journal, if_not_exists=True),),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS) - 1

@@ -19,6 +19,7 @@ from langgraph.graph import StateGraph
 
 from orchestra.agents import Agent, AgentCall, render
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
+from orchestra.journal import journaling
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
 from orchestra.workflow import Workflow
 
@@ -74,9 +75,13 @@ Step = Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]
 
 
 def step_node(name: str, step: Step) -> RunnableCallable:
-    """A node running `step`, sync or async."""
+    """A node running `step`, sync or async, its calls journaled (`orchestra.journal`)."""
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        with journaling(config):
+            return drive(state, config)
+
+    def drive(state: Any, config: RunnableConfig) -> dict[str, Any]:
         steps = step(state)
         try:
             ask = next(steps)
@@ -91,6 +96,10 @@ def step_node(name: str, step: Step) -> RunnableCallable:
             return done.value  # type: ignore[no-any-return]
 
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        with journaling(config):
+            return await adrive(state, config)
+
+    async def adrive(state: Any, config: RunnableConfig) -> dict[str, Any]:
         steps = step(state)
         try:
             ask = next(steps)

@@ -1,0 +1,150 @@
+"""Exactly-once record of the model, tool and function calls made inside a node.
+
+LangGraph re-runs a whole node after a crash. Every call an agent makes inside a node is
+numbered in order and recorded (committed before its result is used) in the journal,
+beside the checkpoints; when the node runs again, recorded calls are replayed and only
+the calls that had not finished execute. Each call has an idempotency key that is the
+same on every execution, so the one call that may have been in flight at the crash can
+be de-duplicated by the system it talks to (`idempotency_key()`).
+
+The key of a call is (thread, checkpoint namespace, sequence number): the namespace holds
+the task's id, which LangGraph keeps when it re-runs the task from the same checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar
+
+from langchain_core.runnables import RunnableConfig
+
+from orchestra.checkpoint._journal import JournalEntry
+from orchestra.checkpoint.saver import SQLCheckpointer
+
+__all__ = ["JournalCursor", "aonce", "idempotency_key", "journaling", "once"]
+
+T = TypeVar("T")
+
+_CURSOR: ContextVar[JournalCursor | None] = ContextVar("orchestra_journal", default=None)
+_KEY: ContextVar[str | None] = ContextVar("orchestra_idempotency_key", default=None)
+
+
+def idempotency_key() -> str | None:
+    """The key of the call being made now (inside a tool or function step), else None.
+
+    It is the same every time the call is executed, including after a crash, so an
+    external system can recognise a repeat: pass it along (an HTTP `Idempotency-Key`
+    header, a unique column) when the call has side effects.
+    """
+    return _KEY.get()
+
+
+class JournalCursor:
+    """The journal of one execution of one task: numbers its calls, replays recorded ones."""
+
+    def __init__(self, saver: SQLCheckpointer, thread_id: str, checkpoint_ns: str) -> None:
+        self.saver = saver
+        self.thread_id = thread_id
+        self.checkpoint_ns = checkpoint_ns
+        self._next = 0
+        self._recorded: dict[int, JournalEntry] | None = None
+
+    def take(self) -> int:
+        """The next call's sequence number."""
+        seq = self._next
+        self._next += 1
+        return seq
+
+    def key(self, seq: int) -> str:
+        return f"{self.thread_id}:{self.checkpoint_ns}:{seq}"
+
+    def recorded(self, seq: int) -> JournalEntry | None:
+        if self._recorded is None:
+            entries = self.saver.read_journal(self.thread_id, self.checkpoint_ns)
+            self._recorded = {entry.seq: entry for entry in entries}
+        return self._recorded.get(seq)
+
+    async def arecorded(self, seq: int) -> JournalEntry | None:
+        if self._recorded is None:
+            entries = await self.saver.aread_journal(self.thread_id, self.checkpoint_ns)
+            self._recorded = {entry.seq: entry for entry in entries}
+        return self._recorded.get(seq)
+
+    def record(self, entry: JournalEntry) -> None:
+        self.saver.write_journal(self.thread_id, self.checkpoint_ns, entry)
+
+    async def arecord(self, entry: JournalEntry) -> None:
+        await self.saver.awrite_journal(self.thread_id, self.checkpoint_ns, entry)
+
+
+def _cursor_for(config: RunnableConfig | None) -> JournalCursor | None:
+    configurable = (config or {}).get("configurable", {})
+    saver = configurable.get("__pregel_checkpointer")
+    thread_id = configurable.get("thread_id")
+    if not isinstance(saver, SQLCheckpointer) or thread_id is None:
+        return None
+    return JournalCursor(saver, str(thread_id), str(configurable.get("checkpoint_ns", "")))
+
+
+@contextmanager
+def journaling(config: RunnableConfig | None) -> Iterator[None]:
+    """Journal the calls made inside this block (a node's execution), if the graph's
+    checkpointer is Orchestra's SQL saver; otherwise calls run as they are."""
+    token = _CURSOR.set(_cursor_for(config))
+    try:
+        yield
+    finally:
+        _CURSOR.reset(token)
+
+
+@contextmanager
+def _keyed(key: str) -> Iterator[None]:
+    token = _KEY.set(key)
+    try:
+        yield
+    finally:
+        _KEY.reset(token)
+
+
+def once(
+    kind: str,
+    name: str,
+    call: Callable[[], T],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    """Run `call` unless this execution's same call was recorded: then replay its result."""
+    cursor = _CURSOR.get()
+    if cursor is None:
+        return call()
+    seq = cursor.take()
+    entry = cursor.recorded(seq)
+    if entry is not None:
+        return decode(entry.payload)
+    with _keyed(cursor.key(seq)):
+        value = call()
+    cursor.record(JournalEntry(seq, kind, name, encode(value)))
+    return value
+
+
+async def aonce(
+    kind: str,
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    """Async `once`."""
+    cursor = _CURSOR.get()
+    if cursor is None:
+        return await call()
+    seq = cursor.take()
+    entry = await cursor.arecorded(seq)
+    if entry is not None:
+        return decode(entry.payload)
+    with _keyed(cursor.key(seq)):
+        value = await call()
+    await cursor.arecord(JournalEntry(seq, kind, name, encode(value)))
+    return value

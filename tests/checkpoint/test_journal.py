@@ -1,0 +1,111 @@
+"""The journal: calls recorded inside a node are replayed, not repeated, after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint.schema import journal
+from orchestra.runtime import run
+from tests import journal_flow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import sys
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.runtime import run
+from tests.journal_flow import build
+
+with SQLCheckpointer(sys.argv[1]) as saver:
+    run(build(), "Reserve A1", thread_id="order-7", checkpointer=saver)
+"""
+
+
+@pytest.fixture
+def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "calls.log"
+    path.touch()
+    monkeypatch.setenv("JOURNAL_LOG", str(path))
+    monkeypatch.delenv("SLOW_TOOL", raising=False)
+    monkeypatch.delenv("SLOW_SECOND_CALL", raising=False)
+    return path
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def calls(path: Path) -> list[str]:
+    """The calls logged: model answers and tool starts (with the tool's idempotency key)."""
+    return [entry for entry in lines(path) if entry != "tool done"]
+
+
+def kill_when(child: subprocess.Popen[bytes], path: Path, line: str) -> None:
+    """SIGKILL the child once `line` starts a line of the log."""
+    deadline = time.monotonic() + 60
+    while not any(entry.startswith(line) for entry in lines(path)):
+        assert child.poll() is None, "the child ended before the moment to kill it"
+        assert time.monotonic() < deadline, f"the child never logged {line!r}"
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
+def start(url: str, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, url],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
+
+
+def test_every_call_inside_a_node_is_recorded(db_url: str, log_file: Path) -> None:
+    with SQLCheckpointer(db_url) as saver:
+        run(journal_flow.build(), "Reserve A1", thread_id="t", checkpointer=saver)
+        with saver.engine.connect() as connection:
+            kinds = connection.execute(
+                select(journal.c.kind, func.count()).group_by(journal.c.kind)
+            ).all()
+
+    assert dict(kinds) == {"model": 2, "tool": 1, "function": 1}
+
+
+def test_a_node_killed_mid_way_replays_its_finished_calls_on_resume(
+    db_url: str, log_file: Path
+) -> None:
+    url = db_url
+    child = start(url, SLOW_SECOND_CALL="30")
+    kill_when(child, log_file, "model second")
+
+    with SQLCheckpointer(url) as saver:
+        outcome = run(journal_flow.build(), thread_id="order-7", checkpointer=saver)
+
+    made = [entry.split()[0] if entry.startswith("tool") else entry for entry in calls(log_file)]
+    assert made == ["model first", "tool", "model second", "model second"]
+    assert outcome.output == "customer told"
+    assert [r.agent for r in outcome.state["results"]] == ["clerk", "notify"]
+
+
+def test_the_call_in_flight_at_the_kill_runs_again_with_the_same_idempotency_key(
+    db_url: str, log_file: Path
+) -> None:
+    url = db_url
+    child = start(url, SLOW_TOOL="30")
+    kill_when(child, log_file, "tool ")
+
+    with SQLCheckpointer(url) as saver:
+        run(journal_flow.build(), thread_id="order-7", checkpointer=saver)
+
+    tools = [entry.split()[1] for entry in calls(log_file) if entry.startswith("tool")]
+    assert len(tools) == 2
+    assert tools[0] == tools[1]
+    assert tools[0].startswith("order-7:clerk:")
+    assert lines(log_file).count("model first") == 1
