@@ -6,13 +6,19 @@ differently after a crash; these answer from what they are asked, as a real mode
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 
 from graphs import diligence, finance, orders
 from orchestra import Workflow
+from orchestra.journal import idempotency_key
 from orchestra.models import ScriptedModel
 
 Messages = list[BaseMessage]
@@ -60,7 +66,31 @@ _BUILDERS = {
 NAMES = tuple(_BUILDERS)
 
 
+def _logged(
+    respond: Callable[[Messages, Tools], Any], latency: float
+) -> Callable[[Messages, Tools], Any]:
+    """`respond`, taking `latency` seconds, after logging `<call> <idempotency key>` to
+    $CRASH_LOG. The log comes first, so a call killed while it works is logged too.
+
+    A call is named by a digest of what it was asked, so the same call made twice (once
+    before a crash, once after) shows up twice under one name.
+    """
+
+    def logged(messages: Messages, tools: Tools) -> Any:
+        log = os.environ.get("CRASH_LOG")
+        if log:
+            asked = repr([m.text for m in messages]) + repr([t["function"]["name"] for t in tools])
+            digest = hashlib.sha256(asked.encode()).hexdigest()[:16]
+            with Path(log).open("a") as handle:
+                handle.write(f"{digest} {idempotency_key()}\n")
+        time.sleep(latency)
+        return respond(messages, tools)
+
+    return logged
+
+
 def build_graph(name: str, latency: float = 0.0) -> tuple[Workflow[Any], str]:
     """The named workflow on a prompt-driven scripted model, and its sample goal."""
     module, respond = _BUILDERS[name]
-    return module.build(ScriptedModel(respond=respond, latency=latency)), module.GOAL
+    model = ScriptedModel(respond=_logged(respond, latency), keep_calls=False)
+    return module.build(model), module.GOAL
