@@ -34,9 +34,10 @@ __all__ = [
 ]
 
 Durability = Literal["sync", "async", "exit"]
-Status = Literal["new", "done", "waiting", "interrupted"]
-"""Where a thread stands: not started; finished; waiting for a human answer; or stopped
-part-way (its process died, or it is still running elsewhere) and resumable."""
+Status = Literal["new", "done", "waiting", "failed", "interrupted"]
+"""Where a thread stands: not started; finished; waiting for a human answer; stopped by
+an error in a step; or stopped part-way (its process died, or it is still running
+elsewhere). All but done can be resumed."""
 Answer = str | dict[str, Any] | None
 _MODES: list[Any] = ["updates", "tasks"]
 
@@ -274,7 +275,7 @@ async def aresume(
 
 
 def thread_status(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> Status:
-    """Where `thread_id` stands in `app`'s checkpointer: new, done, waiting or interrupted."""
+    """Where `thread_id` stands in `app`'s checkpointer (see `Status`)."""
     return _status(app.get_state({"configurable": {"thread_id": thread_id}}))
 
 
@@ -288,6 +289,8 @@ def _status(snapshot: StateSnapshot) -> Status:
         return "new"
     if snapshot.interrupts:
         return "waiting"
+    if any(task.error is not None for task in snapshot.tasks):
+        return "failed"
     if snapshot.next:
         return "interrupted"
     return "done"

@@ -183,3 +183,25 @@ def test_resume_of_a_thread_that_never_ran_says_so() -> None:
 
     with pytest.raises(ThreadNotFound):
         resume(vote_app(), "nobody", checkpointer=InMemorySaver())
+
+
+def test_a_run_stopped_by_an_error_is_failed_and_resumable() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from orchestra.runtime import thread_status
+
+    attempts: list[int] = []
+
+    def flaky(state: object) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("upstream timeout")
+        return "ok"
+
+    app = pipeline(Agent("fetch", model=flaky)).compile(checkpointer=InMemorySaver())
+    with pytest.raises(RuntimeError, match="upstream timeout"):
+        run(app, "g", thread_id="t")
+
+    assert thread_status(app, "t") == "failed"
+    assert resume(app, "t").output == "ok"
+    assert thread_status(app, "t") == "done"

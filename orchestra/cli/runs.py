@@ -32,7 +32,7 @@ def runs_command(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     table = Table(show_edge=False)
     for column in ("thread", "graph", "status", "step", "updated", "goal"):
         table.add_column(column, no_wrap=column != "goal")
-    colours = {"done": "green", "waiting": "yellow", "interrupted": "red"}
+    colours = {"done": "green", "waiting": "yellow", "failed": "red", "interrupted": "red"}
     for row in rows:
         colour = colours.get(row["status"], "white")
         table.add_row(
