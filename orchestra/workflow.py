@@ -8,7 +8,7 @@ another workflow (where it runs as a LangGraph subgraph).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from langgraph.graph import StateGraph
 from langgraph.types import Checkpointer
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["Member", "Workflow"]
 
 StateT = TypeVar("StateT", bound=OrchestraState)
-
-Member = "Agent | Workflow[Any]"
 
 
 class Workflow(Generic[StateT]):
@@ -104,3 +102,7 @@ class Workflow(Generic[StateT]):
             if isinstance(member, Workflow):
                 found.extend(member.walk())
         return found
+
+
+Member: TypeAlias = Agent | Workflow[Any]
+"""What patterns coordinate: an agent, or another workflow."""

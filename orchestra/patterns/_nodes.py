@@ -17,13 +17,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import StateGraph
 
-from orchestra.agents import Agent, AgentCall, render
+from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
-from orchestra.workflow import Workflow
-
-Member = Agent | Workflow[Any]
+from orchestra.workflow import Member, Workflow
 
 
 @dataclass(frozen=True)
@@ -266,20 +264,9 @@ def check_state(state: Any) -> type[OrchestraState]:
     return state
 
 
-def context_of(
-    results: Sequence[AgentResult], label: Callable[[AgentResult], str]
-) -> list[tuple[str, Any]]:
-    """Prompt context listing `results`' outputs under `label(result)`."""
-    return [(label(result), result.output) for result in results]
-
-
 def describe(members: Sequence[tuple[str, Member]]) -> str:
     """A roster for a deciding agent's instructions: one `label: description` a line."""
     return "\n".join(f"- {label}: {member.description}" for label, member in members)
-
-
-def text(value: Any) -> str:
-    return render(value)
 
 
 Choice = tuple[Any, StructuredOutputError | None]

@@ -11,7 +11,6 @@ from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
-    Member,
     Update,
     add_member,
     ask_choice,
@@ -21,7 +20,7 @@ from orchestra.patterns._nodes import (
 )
 from orchestra.rules import choice_schema
 from orchestra.state import AgentResult, Decision, OrchestraState
-from orchestra.workflow import Workflow
+from orchestra.workflow import Member, Workflow
 
 __all__ = ["compete"]
 

@@ -12,7 +12,6 @@ from orchestra.agents import Agent, AgentCall, to_json
 from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
-    Member,
     Update,
     add_member,
     check_members,
@@ -20,7 +19,7 @@ from orchestra.patterns._nodes import (
     step_node,
 )
 from orchestra.state import AgentResult, Decision, OrchestraState
-from orchestra.workflow import Workflow
+from orchestra.workflow import Member, Workflow
 
 __all__ = ["Merge", "fan_out"]
 

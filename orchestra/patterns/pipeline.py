@@ -11,7 +11,6 @@ from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
-    Member,
     Update,
     add_member,
     check_members,
@@ -20,7 +19,7 @@ from orchestra.patterns._nodes import (
 )
 from orchestra.rules import CheckResult, Verdict, to_verdict
 from orchestra.state import AgentResult, Decision, OrchestraState
-from orchestra.workflow import Workflow
+from orchestra.workflow import Member, Workflow
 
 __all__ = ["Check", "pipeline"]
 
@@ -83,7 +82,7 @@ def pipeline(
             graph.add_edge(node, gate_node)
             graph.add_conditional_edges(
                 gate_node,
-                _route_after_gate(gate_node, node, following),
+                _route_after_gate(gate_node, node),
                 {"pass": following, "retry": node, "stop": END},
             )
             previous = None
@@ -159,7 +158,7 @@ def _rejections(state: Any, gate_node: str) -> int:
     return count
 
 
-def _route_after_gate(gate_node: str, step: str, following: str) -> Callable[[Any], str]:
+def _route_after_gate(gate_node: str, step: str) -> Callable[[Any], str]:
     def route(state: Any) -> str:
         decision = state.latest_decision(gate_node)
         return str(decision.choice)

@@ -11,7 +11,6 @@ from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
-    Member,
     Update,
     add_member,
     check_members,
@@ -20,7 +19,7 @@ from orchestra.patterns._nodes import (
 )
 from orchestra.rules import CheckResult, Critique, Verdict, to_verdict
 from orchestra.state import Decision, OrchestraState
-from orchestra.workflow import Workflow
+from orchestra.workflow import Member, Workflow
 
 __all__ = ["refine"]
 

@@ -11,7 +11,6 @@ from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError
 from orchestra.patterns._nodes import (
     Ask,
-    Member,
     Update,
     add_member,
     ask_choice,
@@ -22,7 +21,7 @@ from orchestra.patterns._nodes import (
 )
 from orchestra.rules import FINISH, check_label, choice_schema
 from orchestra.state import Decision, OrchestraState
-from orchestra.workflow import Workflow
+from orchestra.workflow import Member, Workflow
 
 __all__ = ["supervisor"]
 
