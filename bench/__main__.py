@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import checkpointer, crash_repeats, local_model, patterns
+from bench import checkpointer, crash_repeats, load, local_model, patterns
 
 
 def main() -> None:
@@ -16,6 +16,8 @@ def main() -> None:
     checkpointer.main()
     print("== calls repeated after a crash (plain LangGraph / orchestra's journal)")
     crash_repeats.main()
+    print("== under load (orchestra / plain LangGraph)")
+    load.main()
 
 
 if __name__ == "__main__":
