@@ -212,9 +212,15 @@ class Escalate:
     with `accept`, `retry` or `stop` (anything else is taken as `accept`); the rest is a
     note, recorded and shown to later agents (and, on `retry`, given as feedback). Resume
     with `orchestra resume THREAD --answer "accept: refund approved"`.
+
+    Args:
+        question: What the human is asked.
+        to: In a `pipeline`, an earlier step that a `retry` answer sends the work back to.
+            None: the step that was checked.
     """
 
     question: str = "A check failed. Accept the result, retry it, or stop?"
+    to: str | None = None
 
 
 Policy: TypeAlias = Retry | Reroute | EscalateModel | Escalate

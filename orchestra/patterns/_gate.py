@@ -60,8 +60,12 @@ class Gate:
         return [p for p in self.check.policies if isinstance(p, EscalateModel)]
 
     @property
+    def escalation(self) -> Escalate | None:
+        return next((p for p in self.check.policies if isinstance(p, Escalate)), None)
+
+    @property
     def escalates(self) -> bool:
-        return any(isinstance(p, Escalate) for p in self.check.policies)
+        return self.escalation is not None
 
     def own_nodes(self) -> list[str]:
         """The node names the gate adds, besides its alternatives (which are members)."""
@@ -81,9 +85,10 @@ class Gate:
             )
         here = steps.index(self.step.name)
         for policy in self.check.policies:
-            if isinstance(policy, Retry) and policy.to not in (None, *steps[: here + 1]):
+            sent = policy.to if isinstance(policy, Retry | Escalate) else None
+            if sent not in (None, *steps[: here + 1]):
                 raise DefinitionError(
-                    f"{self.step.name!r}: Retry(to={policy.to!r}) must name this step "
+                    f"{self.step.name!r}: {type(policy).__name__}(to={sent!r}) must name this step "
                     f"or an earlier one of {steps[: here + 1]}."
                 )
 
@@ -110,8 +115,14 @@ def add_gate(graph: StateGraph[Any, Any, Any, Any], gate: Gate, following: str) 
         graph.add_conditional_edges(
             gate.escalate_node,
             _route(gate.escalate_node),
-            {"accept": following, "retry": step, "stop": END},
+            {"accept": following, "retry": _sent_back(gate), "stop": END},
         )
+
+
+def _sent_back(gate: Gate) -> str:
+    """Where a human's `retry` sends the work: the escalation's `to`, else the step."""
+    escalation = gate.escalation
+    return escalation.to if escalation is not None and escalation.to else gate.step.name
 
 
 def add_step(graph: StateGraph[Any, Any, Any, Any], member: Member, gate: Gate | None) -> str:
@@ -218,7 +229,9 @@ def _route(node: str) -> Callable[[Any], str]:
 
 
 def _ask_human(gate: Gate) -> Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]:
-    question = next(p for p in gate.check.policies if isinstance(p, Escalate)).question
+    escalation = gate.escalation
+    assert escalation is not None
+    question = escalation.question
 
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
         verdict = state.latest_decision(gate.node)
@@ -235,7 +248,7 @@ def _ask_human(gate: Gate) -> Callable[[Any], Generator[Ask, AgentCall, dict[str
             }
         )
         choice, note = read_answer(answer)
-        own = state.latest(gate.step.name)
+        own = state.latest(_sent_back(gate))
         update = Update()
         update.decisions.append(
             Decision(
