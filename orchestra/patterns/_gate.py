@@ -98,10 +98,10 @@ def add_gate(graph: StateGraph[Any, Any, Any, Any], gate: Gate, following: str) 
     step = gate.step.name
     graph.add_node(gate.node, step_node(gate.node, _judge(gate)))
     graph.add_edge(step, gate.node)
-    targets: dict[Hashable, str] = {"pass": following, "stop": END, "retry": step}
+    targets: dict[Hashable, str] = {"pass": following, "stop": END}
     for policy in gate.check.policies:
-        if isinstance(policy, Retry) and policy.to is not None:
-            targets[f"retry:{policy.to}"] = policy.to
+        if isinstance(policy, Retry):
+            targets["retry" if policy.to is None else f"retry:{policy.to}"] = policy.to or step
         elif isinstance(policy, EscalateModel):
             targets["escalate_model"] = step
         elif isinstance(policy, Escalate):

@@ -119,6 +119,9 @@ def test_a_failure_can_send_the_work_back_to_an_earlier_step() -> None:
         "editor",
     )
     assert final["output"] == "edited: draft claims 1 moon"
+    edges = {(e.source, e.target, e.data) for e in flow.compile().get_graph().edges}
+    assert ("editor.gate", "writer", "retry:writer") in edges
+    assert not any(e[:2] == ("editor.gate", "editor") for e in edges)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -313,6 +316,8 @@ def test_policies_that_cannot_apply_are_rejected_when_the_workflow_is_built() ->
             scripted_agent("b", "y"),
             gate={"a": Check(long_enough, on_fail=Retry(1, to="b"))},
         )
+    with pytest.raises(DefinitionError, match="earlier one"):
+        validate(scripted_agent("a", "x"), long_enough, on_fail=Escalate(to="elsewhere"))
     with pytest.raises(DefinitionError, match="on_fail takes"):
         Check(long_enough, on_fail=["retry"])  # type: ignore[list-item]
     with pytest.raises(DefinitionError, match="times"):
