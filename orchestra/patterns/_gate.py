@@ -17,9 +17,10 @@ from langgraph.graph import END, StateGraph
 from langgraph.types import interrupt
 
 from orchestra.agents import Agent, AgentCall, model_label, to_json
-from orchestra.errors import DefinitionError
+from orchestra.errors import DefinitionError, RouteError
 from orchestra.patterns._nodes import Ask, Update, add_member, agent_step, step_node
 from orchestra.rules import (
+    ESCALATION_CHOICES,
     Check,
     Escalate,
     EscalateModel,
@@ -238,16 +239,22 @@ def _ask_human(gate: Gate) -> Callable[[Any], Generator[Ask, AgentCall, dict[str
         judged = _subject(state, gate)
         names = [gate.step.name, *(a.name for a in gate.alternatives)]
         results = {n: r.output for n in names if (r := state.latest(n)) is not None}
-        answer = interrupt(
-            {
-                "question": question,
-                "step": gate.step.name,
-                "reason": verdict.reason if verdict else "",
-                "results": results,
-                "options": ["accept", "retry", "stop"],
-            }
-        )
-        choice, note = read_answer(answer)
+        asked: dict[str, Any] = {
+            "question": question,
+            "step": gate.step.name,
+            "reason": verdict.reason if verdict else "",
+            "results": results,
+            "options": list(ESCALATION_CHOICES),
+        }
+        while True:
+            # An answer naming no valid choice asks again rather than failing the run.
+            answer = interrupt(asked)
+            try:
+                choice, note = read_answer(answer)
+            except RouteError as error:
+                asked = {**asked, "error": str(error)}
+                continue
+            break
         own = state.latest(_sent_back(gate))
         update = Update()
         update.decisions.append(

@@ -22,7 +22,7 @@ from orchestra import (
     validate,
 )
 from orchestra.checkpoint import SQLCheckpointer
-from orchestra.errors import DefinitionError, OrchestraError
+from orchestra.errors import DefinitionError
 from orchestra.models import ScriptedModel
 from orchestra.runtime import aresume, arun, resume, run
 from tests.conftest import scripted_agent
@@ -270,13 +270,18 @@ def test_a_human_may_send_the_work_back_with_feedback_or_stop_it() -> None:
     assert [r.agent for r in stopped.state["results"]] == ["quote"]
 
 
-def test_an_answer_naming_no_choice_is_refused() -> None:
+def test_an_answer_naming_no_valid_choice_asks_again() -> None:
     flow = validate(scripted_agent("quote", "x"), lambda s, r: "no", on_fail=Escalate())
     saver = InMemorySaver()
     (question,) = run(flow, "g", thread_id="t", checkpointer=saver).interrupts
 
-    with pytest.raises(OrchestraError, match="answer with one of"):
-        resume(flow, "t", answer={question.id: {"choice": "maybe"}}, checkpointer=saver)
+    again = resume(flow, "t", answer={question.id: {"choice": "maybe"}}, checkpointer=saver)
+
+    assert again.status == "waiting"
+    assert "answer with one of ['accept', 'retry', 'stop']" in again.interrupts[0].value["error"]
+    done = resume(flow, "t", answer="stop", checkpointer=saver)
+    assert done.status == "done"
+    assert [d.choice for d in done.state["decisions"]] == ["escalate", "stop"]
 
 
 def test_two_escalated_branches_are_answered_by_question_id() -> None:
