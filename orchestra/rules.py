@@ -309,6 +309,7 @@ def read_answer(answer: Any) -> tuple[str, str]:
 
 Resolve: TypeAlias = Literal["vote", "escalate"] | Agent
 TieBreak: TypeAlias = "Agent | Callable[[Any, Tally], str] | Literal['escalate']"
+"""Who settles a tie: a judge agent, a function `(state, tally) -> answer`, or a human."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
@@ -11,14 +11,11 @@ from orchestra.agents import Agent
 from orchestra.errors import DefinitionError
 from orchestra.patterns._consensus import needs_settling, settle_step, tally_step
 from orchestra.patterns._nodes import add_member, check_members, check_state, step_node
-from orchestra.rules import Tally
+from orchestra.rules import TieBreak
 from orchestra.state import OrchestraState
 from orchestra.workflow import Member, Workflow
 
 __all__ = ["vote"]
-
-TieBreak = Agent | Callable[[Any, Tally], str] | Literal["escalate"]
-"""Who settles a tie: a judge agent, a function `(state, tally) -> answer`, or a human."""
 
 
 def vote(
