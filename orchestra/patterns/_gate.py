@@ -9,6 +9,7 @@ to an alternative (`reroute`), to a human (`<step>.escalate`), or to the end (`s
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Generator, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -270,7 +271,11 @@ def _ask_human(gate: Gate) -> Callable[[Any], Generator[Ask, AgentCall, dict[str
         )
         if note:
             # Recorded as work, so later agents' prompts show the human's word.
-            update.results.append(AgentResult(agent=gate.escalate_node, kind="human", output=note))
+            update.results.append(
+                AgentResult(
+                    agent=gate.escalate_node, kind="human", output=note, started_at=time.time()
+                )
+            )
         return update.as_dict()
         yield  # asks a human, not an agent
 

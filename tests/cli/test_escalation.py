@@ -53,6 +53,9 @@ def test_a_check_escalated_to_a_human_waits_then_resumes_with_the_recorded_answe
 
     code, shown = run_json(project, "show", "q1")
     assert code == 0
+    order = [e["agent"] if e["type"] == "call" else e["at"] for e in shown["timeline"]]
+    # The human's note sits in time order (between the question and the next step).
+    assert order == ["quote", "quote.gate", *["quote.escalate"] * 2, "send"]
     decisions = [
         (e["kind"], e["choice"], e["reason"]) for e in shown["timeline"] if e["type"] == "decision"
     ]
