@@ -6,8 +6,8 @@ a realistic sample goal. Together they show all seven patterns:
 
 | module        | use case                     | patterns                        |
 | ------------- | ---------------------------- | ------------------------------- |
-| `content`     | content production           | pipeline with gates             |
-| `support`     | customer-support escalation  | pipeline, router, refine        |
+| `content`     | content production           | pipeline with checks            |
+| `support`     | customer-support escalation  | pipeline, router, refine, human |
 | `diligence`   | due-diligence research       | pipeline, fan_out over sources  |
 | `finance`     | financial analysis           | supervisor of supervisors       |
 | `code_review` | code review                  | pipeline, vote, compete         |

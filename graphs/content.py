@@ -1,11 +1,12 @@
 """Content production: research, outline, write and edit an article, checked twice on the way.
 
-A `pipeline` of four specialists with two gates that send work back with a reason: a
-deterministic format check on the writer's draft (a title line and a length in range), and
-a fact-checker agent that compares the edited article with the research notes. A step that
-fails its gate runs once more with the reason as feedback; failing again stops the run there.
+A `pipeline` of four specialists with two checks that send work back with a reason: a
+deterministic format check on the writer's draft (a title line and a length in range)
+retries the writer once, and a fact-checker agent that compares the edited article with the
+research notes sends the draft back to the writer (then the editor runs again). Failing a
+check a second time stops the run there.
 
-Patterns: pipeline (with a function gate and an agent gate).
+Patterns: pipeline (with a function check and an agent check that sends work back).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from orchestra import Agent, AgentResult, Verdict, Workflow, pipeline
+from orchestra import Agent, AgentResult, Check, Retry, Verdict, Workflow, pipeline
 
 __all__ = ["GOAL", "MAX_WORDS", "MIN_WORDS", "Notes", "Outline", "build", "workflow"]
 
@@ -106,8 +107,10 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         outliner,
         writer,
         editor,
-        gate={"writer": check_format, "editor": fact_checker},
-        retries=1,
+        gate={
+            "writer": Check(check_format, on_fail=Retry(1)),
+            "editor": Check(fact_checker, on_fail=Retry(1, to="writer")),
+        },
         name="content",
     )
 

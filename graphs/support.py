@@ -3,11 +3,13 @@
 A `router` sends the ticket to the billing, technical, account or general desk (general is
 the default for an answer that names no desk). A deterministic policy step then checks any
 refund or credit the billing desk proposes against the order on file: over the agent's
-limit, outside the refund window or above the amount paid, it is flagged for a team lead.
-Finally a reply writer and a quality reviewer `refine` the customer's answer until the
-reviewer approves it. The three stages run as a `pipeline`.
+limit, outside the refund window or above the amount paid, the run escalates to a team lead
+(a human, asked through an interrupt) who accepts the proposal with a note, sends the
+ticket back to the desk with instructions, or stops it. Finally a reply writer and a
+quality reviewer `refine` the customer's answer until the reviewer approves it, following
+the policy note and the team lead's word. The three stages run as a `pipeline`.
 
-Patterns: pipeline, router, refine.
+Patterns: pipeline (with a check escalated to a human), router, refine.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from orchestra import Agent, Workflow, pipeline, refine, router
+from orchestra import (
+    Agent,
+    AgentResult,
+    Check,
+    Escalate,
+    Verdict,
+    Workflow,
+    pipeline,
+    refine,
+    router,
+)
 
 __all__ = [
     "GOAL",
@@ -30,6 +42,7 @@ __all__ = [
     "PolicyCheck",
     "build",
     "check_policy",
+    "within_authority",
     "workflow",
 ]
 
@@ -122,9 +135,15 @@ def check_policy(state: Any) -> PolicyCheck:
     return PolicyCheck(
         approved=False,
         escalate=True,
-        note=f"Flagged: {problem}. Say a team lead will review it within 2 days; "
-        f"do not promise the {plan.action}.",
+        note=f"Flagged: {problem}. A team lead decides; do not promise the {plan.action} "
+        "unless the team lead approved it.",
     )
+
+
+def within_authority(state: Any, ruling: AgentResult) -> Verdict:
+    """The policy ruling needs no team lead; a flagged one fails with the ruling's note."""
+    check = PolicyCheck.model_validate(ruling.output)
+    return Verdict.fail(check.note) if check.escalate else Verdict.ok(check.note)
 
 
 def build(model: BaseChatModel | None = None) -> Workflow[Any]:
@@ -164,9 +183,10 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     policy = Agent("policy", model=check_policy, output=PolicyCheck)
     replier = Agent(
         "replier",
-        "Write the reply to the customer in under 100 words. Follow the policy note exactly.",
+        "Write the reply to the customer in under 100 words. Follow the policy note exactly; "
+        "a team lead's decision, when there is one, overrides it.",
         model=model,
-        reads=["billing", "technical", "account", "general", "policy"],
+        reads=["billing", "technical", "account", "general", "policy", "policy.escalate"],
         max_context_chars=800,
     )
     reviewer = Agent(
@@ -174,11 +194,22 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         "Approve the reply if it is polite, answers the ticket and follows the policy note. "
         "Otherwise say what to fix in one sentence.",
         model=model,
-        reads=["policy", "replier"],
+        reads=["policy", "policy.escalate", "replier"],
         max_context_chars=800,
     )
     reply = refine(replier, critic=reviewer, max_rounds=2, name="reply")
-    return pipeline(desk, policy, reply, name="support")
+    team_lead = Escalate(
+        "A refund or credit is over this agent's authority. Reply 'accept: <your decision "
+        "for the customer>', 'retry: <instructions for the desk>' or 'stop' (you take over).",
+        to="desk",
+    )
+    return pipeline(
+        desk,
+        policy,
+        reply,
+        gate={"policy": Check(within_authority, on_fail=team_lead)},
+        name="support",
+    )
 
 
 workflow = build()

@@ -7,8 +7,27 @@ resulting `Workflow` to a LangGraph graph and run it.
 from __future__ import annotations
 
 from orchestra.agents import Agent, AgentCall
-from orchestra.patterns import compete, fan_out, pipeline, refine, router, supervisor, vote
-from orchestra.rules import Critique, Tally, Verdict
+from orchestra.patterns import (
+    compete,
+    fan_out,
+    pipeline,
+    refine,
+    router,
+    supervisor,
+    validate,
+    vote,
+)
+from orchestra.rules import (
+    Check,
+    Conflict,
+    Critique,
+    Escalate,
+    EscalateModel,
+    Reroute,
+    Retry,
+    Tally,
+    Verdict,
+)
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 from orchestra.workflow import Workflow
 
@@ -16,9 +35,15 @@ __all__ = [
     "Agent",
     "AgentCall",
     "AgentResult",
+    "Check",
+    "Conflict",
     "Critique",
     "Decision",
+    "Escalate",
+    "EscalateModel",
     "OrchestraState",
+    "Reroute",
+    "Retry",
     "Tally",
     "Usage",
     "Verdict",
@@ -29,6 +54,7 @@ __all__ = [
     "refine",
     "router",
     "supervisor",
+    "validate",
     "vote",
 ]
 __version__ = "0.1.0"

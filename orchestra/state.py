@@ -74,7 +74,8 @@ class AgentResult(BaseModel):
     agent: str
     kind: str = "model"
     """`model` (a chat model answered), `function` (a Python callable), `workflow` (a nested
-    workflow, summing its members), or `control` (a routing or judging call)."""
+    workflow, summing its members), `control` (a routing or judging call), or `human` (a
+    person's note, given when a check was escalated)."""
     model: str | None = None
     input: list[dict[str, Any]] = Field(default_factory=list)
     """The messages the model received, as `{"role", "content"}` dicts."""
@@ -94,7 +95,8 @@ class Decision(BaseModel):
 
     id: str = Field(default_factory=new_id)
     kind: str
-    """`route`, `delegate`, `gate`, `judge`, `vote`, `critique`, `map` or `limit`."""
+    """`route`, `delegate`, `gate`, `escalation` (a human's answer), `conflict`, `judge`,
+    `vote`, `critique`, `map` or `limit`."""
     at: str
     """The node that decided."""
     choice: str | None = None

@@ -7,6 +7,7 @@ so each run takes a chosen, meaningful path through the graph.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -17,10 +18,14 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.memory import InMemorySaver
 
 from graphs import WORKFLOWS, code_review, content, diligence, finance, orders, support
 from orchestra import AgentResult, Workflow
 from orchestra.models import ScriptedModel
+from orchestra.runtime import aresume, arun
+from orchestra.runtime import resume as sync_resume
+from orchestra.runtime import run as sync_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ["invoke", "ainvoke"]
@@ -52,6 +57,11 @@ async def run(workflow: Workflow[Any], goal: str, mode: str) -> dict[str, Any]:
     if mode == "ainvoke":
         return await app.ainvoke({"goal": goal})
     return app.invoke({"goal": goal})
+
+
+async def maybe(value: Any) -> Any:
+    """The value, awaited if it is a coroutine (so one test drives run and arun)."""
+    return await value if inspect.isawaitable(value) else value
 
 
 def agents(out: dict[str, Any]) -> list[str]:
@@ -108,16 +118,29 @@ async def test_content_format_gate_sends_a_short_draft_back_once_then_passes(mod
     assert out["output"] == "EDITED " + ARTICLE
 
 
-async def test_content_fact_check_failing_twice_stops_the_pipeline_at_the_editor() -> None:
+async def test_content_fact_check_failure_sends_the_draft_back_to_the_writer() -> None:
     unsupported = {"passed": False, "reason": "The $2k price is not in the notes."}
-    model = content_model(drafts=[ARTICLE], fact_checks=[unsupported, unsupported])
+    model = content_model(drafts=[ARTICLE, ARTICLE], fact_checks=[unsupported, {"passed": True}])
 
     out = await run(content.build(model), content.GOAL, "invoke")
 
+    assert agents(out)[2:] == ["writer", "editor", "fact_checker"] * 2
+    assert choices(out, "editor.gate") == ["retry", "pass"]
+    assert choices(out, "writer.gate") == ["pass", "pass"]
+    redraft = [c for c in model.calls if system(c).startswith("Write the article")][1]
+    assert "The $2k price is not in the notes." in prompt(redraft)
+
+
+async def test_content_fact_check_failing_twice_stops_the_pipeline_at_the_editor() -> None:
+    unsupported = {"passed": False, "reason": "The $2k price is not in the notes."}
+    model = content_model(drafts=[ARTICLE, ARTICLE], fact_checks=[unsupported, unsupported])
+
+    out = await run(content.build(model), content.GOAL, "invoke")
+
+    assert agents(out).count("writer") == 2
     assert agents(out).count("editor") == 2
+    assert agents(out)[-1] == "fact_checker"
     assert choices(out, "editor.gate") == ["retry", "stop"]
-    revision = [c for c in model.calls if system(c).startswith("Edit the article")][1]
-    assert "The $2k price is not in the notes." in prompt(revision)
 
 
 def test_content_format_check_rejects_a_draft_without_a_short_title_line() -> None:
@@ -150,23 +173,63 @@ def support_model(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_support_refund_over_the_limit_goes_to_billing_and_is_flagged(mode: str) -> None:
+async def test_support_refund_over_the_limit_waits_for_a_team_lead_then_replies(
+    mode: str,
+) -> None:
     model = support_model(
         label="billing",
         billing={"action": "refund", "amount_usd": 149.0, "summary": "Duplicate charge."},
         critiques=[{"approved": True}],
     )
+    flow, saver = support.build(model), InMemorySaver()
+    start, proceed = (arun, aresume) if mode == "ainvoke" else (sync_run, sync_resume)
 
-    out = await run(support.build(model), support.GOAL, mode)
+    waiting = await maybe(start(flow, support.GOAL, thread_id="t", checkpointer=saver))
 
-    assert agents(out) == ["triage", "billing", "desk", "policy", "replier", "reviewer", "reply"]
-    assert choices(out, "triage") == ["billing"]
-    ruling = latest(out, "policy")
-    assert ruling["approved"] is False
-    assert ruling["escalate"] is True
-    assert "over the $100 agent limit" in ruling["note"]
+    assert waiting.status == "waiting"
+    (question,) = waiting.interrupts
+    assert "over the $100 agent limit" in question.value["reason"]
+    assert question.value["results"]["policy"]["escalate"] is True
+    assert not any(system(c).startswith("Write the reply") for c in model.calls)
+
+    answer = "accept: approved by team lead Ana, refund the duplicate $149"
+    done = await maybe(proceed(flow, "t", answer=answer, checkpointer=saver))
+
+    assert done.status == "done"
+    names = agents(done.state)
+    assert names[:5] == ["triage", "billing", "desk", "policy", "policy.escalate"]
+    assert names[5:] == ["replier", "reviewer", "reply"]
+    assert choices(done.state, "policy.gate") == ["escalate"]
+    assert choices(done.state, "policy.escalate") == ["accept"]
     replier_prompt = next(c for c in model.calls if system(c).startswith("Write the reply"))
-    assert "over the $100 agent limit" in prompt(replier_prompt)
+    assert "approved by team lead Ana" in prompt(replier_prompt)
+
+
+async def test_support_team_lead_can_send_the_ticket_back_to_the_desk() -> None:
+    plans = [
+        {"action": "refund", "amount_usd": 149.0, "summary": "Duplicate charge."},
+        {"action": "credit", "amount_usd": 50.0, "summary": "Goodwill credit."},
+    ]
+    billing_prompts: list[str] = []
+    desk = support_model(label="billing", critiques=[{"approved": True}]).respond
+    assert desk is not None
+
+    def respond(messages: Messages, tools: Tools) -> Any:
+        if schema(tools) != "BillingPlan":
+            return desk(messages, tools)
+        billing_prompts.append(prompt(messages))
+        return plans.pop(0)
+
+    model = ScriptedModel(respond=respond)
+    flow, saver = support.build(model), InMemorySaver()
+    sync_run(flow, support.GOAL, thread_id="t", checkpointer=saver)
+
+    done = sync_resume(flow, "t", answer="retry: offer a $50 credit instead", checkpointer=saver)
+
+    assert done.status == "done"
+    assert "offer a $50 credit instead" in billing_prompts[1]
+    assert latest(done.state, "policy")["note"] == "A credit of $50.00 is approved."
+    assert choices(done.state, "policy.gate") == ["escalate", "pass"]
 
 
 async def test_support_refund_within_the_limit_is_approved() -> None:
@@ -194,10 +257,11 @@ async def test_support_refund_outside_the_window_is_flagged_whatever_the_amount(
     )
     goal = "Ticket from sam.okafor@example.com: my thermostat from order A0931 broke."
 
-    out = await run(support.build(model), goal, "invoke")
+    waiting = sync_run(support.build(model), goal, checkpointer=InMemorySaver())
 
-    assert latest(out, "policy")["escalate"] is True
-    assert "30-day refund window" in latest(out, "policy")["note"]
+    assert waiting.status == "waiting"
+    assert latest(waiting.state, "policy")["escalate"] is True
+    assert "30-day refund window" in waiting.interrupts[0].value["reason"]
 
 
 async def test_support_technical_ticket_skips_billing_and_needs_no_policy_ruling() -> None:

@@ -10,6 +10,12 @@ from langgraph.types import Send
 
 from orchestra.agents import Agent, AgentCall, to_json
 from orchestra.errors import DefinitionError
+from orchestra.patterns._consensus import (
+    CONFLICT_QUESTION,
+    needs_settling,
+    settle_step,
+    tally_step,
+)
 from orchestra.patterns._nodes import (
     Ask,
     Update,
@@ -18,6 +24,7 @@ from orchestra.patterns._nodes import (
     check_state,
     step_node,
 )
+from orchestra.rules import Conflict
 from orchestra.state import AgentResult, Decision, OrchestraState
 from orchestra.workflow import Member, Workflow
 
@@ -31,6 +38,7 @@ def fan_out(
     *branches: Member,
     merge: Merge | None = None,
     over: str | Callable[[Any], Iterable[Any]] | None = None,
+    conflict: Conflict | None = None,
     name: str = "fan_out",
     state: type[OrchestraState] = OrchestraState,
     description: str = "",
@@ -47,6 +55,10 @@ def fan_out(
             `(state, results) -> output` (results in branch or item order). Default: the
             outputs as `{branch: output}`, or as a list with `over`.
         over: A state field holding the items, or a function of the state returning them.
+        conflict: For branches answering the same structured question: when their answers
+            differ, settle by vote, judge or human as declared (`Conflict`); the settled
+            answer is the output (or is shown to a merge agent). The tally, the judge's
+            reason or the human's answer are recorded as decisions.
         name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
         description: What it is for, shown to a supervisor choosing among workers.
@@ -65,17 +77,24 @@ def fan_out(
         raise DefinitionError("fan_out: with over=..., give exactly one member to map.")
     if isinstance(over, str) and over not in state.model_fields:
         raise DefinitionError(f"fan_out: the state has no field {over!r} to map over.")
+    if conflict is not None and (over is not None or len(members) < 2):
+        raise DefinitionError("fan_out: conflict= needs two or more static branches, no over=.")
     merge_name = merge.name if isinstance(merge, Agent) else f"{name}.merge"
     split = f"{name}.split"
-    own = [merge_name, *([split] if over is not None else [])]
+    settling = _settling(name, conflict)
+    own = [merge_name, *([split] if over is not None else []), *settling]
     check_members("fan_out", members, own=own)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         for member in members:
             add_member(graph, member)
-        merging = _merge_step(merge_name, split, members, merge, over)
+        merging = _merge_step(merge_name, split, members, merge, over, settling)
         graph.add_node(merge_name, step_node(merge_name, merging))
-        if over is None:
+        if conflict is not None:
+            for member in members:
+                graph.add_edge(START, member.name)
+            _add_settling(graph, settling, conflict, members, merge_name)
+        elif over is None:
             for member in members:
                 graph.add_edge(START, member.name)
             graph.add_edge([m.name for m in members], merge_name)
@@ -98,6 +117,48 @@ def fan_out(
         nodes=own,
         description=description,
     )
+
+
+def _settling(name: str, conflict: Conflict | None) -> list[str]:
+    """The nodes that settle a conflict: the tally, then a judge or a human if declared."""
+    if conflict is None:
+        return []
+    settler = conflict.resolve if conflict.resolve != "vote" else conflict.tie_break
+    if isinstance(settler, Agent):
+        return [f"{name}.tally", settler.name]
+    if settler == "escalate":
+        return [f"{name}.tally", f"{name}.escalate"]
+    return [f"{name}.tally"]
+
+
+def _add_settling(
+    graph: StateGraph[Any, Any, Any, Any],
+    nodes: list[str],
+    conflict: Conflict,
+    members: list[Member],
+    merge_name: str,
+) -> None:
+    tally, key = nodes[0], conflict.key
+    voting = conflict.resolve == "vote"
+    rule = conflict.tie_break if callable(conflict.tie_break) and voting else None
+    quorum = conflict.quorum if voting else None
+    graph.add_node(tally, step_node(tally, tally_step(tally, members, key, quorum, rule)))
+    graph.add_edge([m.name for m in members], tally)
+    if len(nodes) == 1:
+        graph.add_edge(tally, merge_name)
+        return
+    settler_node = nodes[1]
+    chosen = conflict.resolve if not voting else conflict.tie_break
+    settler: Agent | str = chosen if isinstance(chosen, Agent) else "escalate"
+    question = CONFLICT_QUESTION
+    graph.add_node(
+        settler_node,
+        step_node(settler_node, settle_step(settler_node, tally, settler, members, key, question)),
+    )
+    graph.add_conditional_edges(
+        tally, needs_settling(tally), {"tie": settler_node, "decided": merge_name}
+    )
+    graph.add_edge(settler_node, merge_name)
 
 
 def _items(state: Any, over: str | Callable[[Any], Iterable[Any]]) -> list[Any]:
@@ -141,18 +202,28 @@ def _sends(
 
 
 def _merge_step(
-    merge_name: str, split: str, members: list[Member], merge: Merge | None, over: Any
+    merge_name: str,
+    split: str,
+    members: list[Member],
+    merge: Merge | None,
+    over: Any,
+    settling: list[str],
 ) -> Any:
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
         results = _branch_results(state, split, members, mapped=over is not None)
+        settled = _settled(state, settling)
         update = Update()
         if isinstance(merge, Agent):
             context = [(_label(r, over is not None), r.output) for r in results]
+            if settled is not None:
+                context.append((f"settled answer ({settled.kind})", state.output))
             call = yield Ask(merge, context=context)
             update.add(call, merge.writes)
             return update.as_dict()
-        if merge is None:
-            value: Any = (
+        if merge is None and settled is not None:
+            value: Any = state.output
+        elif merge is None:
+            value = (
                 [r.output for r in results]
                 if over is not None
                 else {r.agent: r.output for r in results}
@@ -166,6 +237,14 @@ def _merge_step(
         return update.as_dict()
 
     return run
+
+
+def _settled(state: Any, settling: list[str]) -> Decision | None:
+    """The decision that settled the branches' conflict, if one did."""
+    for decision in reversed(state.decisions):
+        if decision.at in settling:
+            return decision if decision.choice is not None else None
+    return None
 
 
 def _label(result: AgentResult, mapped: bool) -> str:

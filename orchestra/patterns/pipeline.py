@@ -1,35 +1,30 @@
-"""`pipeline`: members run one after another, with optional checks between steps."""
+"""`pipeline`: members run one after another, with optional checks between steps;
+`validate`: one member whose result is checked, as a workflow usable anywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from orchestra.agents import Agent, AgentCall
+from orchestra.agents import Agent
 from orchestra.errors import DefinitionError
-from orchestra.patterns._nodes import (
-    Ask,
-    Update,
-    add_member,
-    check_members,
-    check_state,
-    step_node,
-)
-from orchestra.rules import CheckResult, Verdict, to_verdict
-from orchestra.state import AgentResult, Decision, OrchestraState
+from orchestra.patterns._gate import Gate, add_gate, add_step, as_check, gate_members, gates_of
+from orchestra.patterns._nodes import check_members, check_state
+from orchestra.rules import Check, CheckResult, Policy
+from orchestra.state import AgentResult, OrchestraState
 from orchestra.workflow import Member, Workflow
 
-__all__ = ["Check", "pipeline"]
+__all__ = ["Gated", "pipeline", "validate"]
 
-Check = Agent | Callable[[Any, AgentResult], CheckResult]
-"""A gate: a checker agent (answering a `Verdict`) or a function `(state, result) -> ...`."""
+Gated = Check | Agent | Callable[[Any, AgentResult], CheckResult]
+"""A gate: a `Check` with its policies, or a bare checker agent or function (which retries)."""
 
 
 def pipeline(
     *steps: Member,
-    gate: Check | Mapping[str, Check] | None = None,
+    gate: Gated | Mapping[str, Gated] | None = None,
     retries: int = 1,
     name: str = "pipeline",
     state: type[OrchestraState] = OrchestraState,
@@ -39,11 +34,14 @@ def pipeline(
 
     Args:
         *steps: Agents or workflows.
-        gate: A check run after every step, or `{step name: check}` for some steps. A step
-            whose result fails its check runs again with the reason as feedback, up to
-            `retries` times; then the pipeline stops there, so a bad result does not
-            poison the rest of the chain. The verdicts are recorded as decisions.
-        retries: How many times a rejected step may run again.
+        gate: A check run after every step, or `{step name: check}` for some steps. A
+            `Check(rule, on_fail=...)` applies its policies in order, one per failure
+            (`Retry`, `Retry(to=earlier step)`, `Reroute`, `EscalateModel`, `Escalate`);
+            a bare checker agent or function retries the step with the reason as
+            feedback. When the policies run out the pipeline stops there, so a bad result
+            does not poison the rest of the chain. Verdicts and policies taken are
+            recorded as `gate` decisions.
+        retries: How many times a step with a bare checker may run again.
         name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
         description: What it is for, shown to a supervisor choosing among workers.
@@ -55,113 +53,99 @@ def pipeline(
         app.invoke({"goal": "An article on tidal power"})
         ```
     """
-    members = check_members("pipeline", steps)
+    return _chain("pipeline", steps, gate, retries, name, state, description)
+
+
+def validate(
+    member: Member,
+    rule: Gated,
+    *,
+    on_fail: Policy | Sequence[Policy] | None = None,
+    name: str | None = None,
+    state: type[OrchestraState] = OrchestraState,
+    description: str = "",
+) -> Workflow[Any]:
+    """Check `member`'s result and apply a policy when it fails: a workflow to use anywhere.
+
+    Wrap a router's route, a supervisor's worker or a fan-out branch to validate its
+    result where it is produced.
+
+    Args:
+        member: The agent or workflow whose result is checked.
+        rule: A checker agent (answering a `Verdict`), a function `(state, result) -> ...`,
+            or a whole `Check`.
+        on_fail: The policies, in order, one per failure (default: `Retry(1)`).
+        name: The workflow's name (default: `<member>_checked`).
+        state: The state model.
+        description: What it is for (default: the member's description).
+
+    Example:
+        ```python
+        safe = validate(coder, tests_pass, on_fail=[Retry(1), EscalateModel(big_model)])
+        ```
+    """
+    if isinstance(rule, Check):
+        if on_fail is not None:
+            raise DefinitionError("validate: give on_fail in the Check or here, not both.")
+        check = rule
+    else:
+        check = Check(rule, on_fail=on_fail) if on_fail is not None else as_check(rule, 1)
+    return _chain(
+        "validate",
+        (member,),
+        check,
+        0,
+        name or f"{member.name}_checked",
+        state,
+        description or member.description,
+    )
+
+
+def _chain(
+    pattern: str,
+    steps: Sequence[Member],
+    gate: Gated | Mapping[str, Gated] | None,
+    retries: int,
+    name: str,
+    state: type[OrchestraState],
+    description: str,
+) -> Workflow[Any]:
+    members = check_members(pattern, steps)
     if not members:
-        raise DefinitionError("pipeline: give it at least one step.")
+        raise DefinitionError(f"{pattern}: give it at least one step.")
     if retries < 0:
-        raise DefinitionError("pipeline: retries must be 0 or more.")
-    gates = _gates(members, gate)
-    checkers = {g.name for g in gates.values() if isinstance(g, Agent)}
-    own = [*(f"{step}.gate" for step in gates), *checkers]
-    check_members("pipeline", members, own=own)
+        raise DefinitionError(f"{pattern}: retries must be 0 or more.")
+    gates = gates_of(members, gate, retries, pattern)
+    order = [m.name for m in members]
+    for checked in gates.values():
+        checked.validate(order)
+    own = list(dict.fromkeys(n for g in gates.values() for n in g.own_nodes()))
+    alternatives = gate_members(gates)
+    check_members(pattern, [*members, *alternatives], own=own)
     check_state(state)
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         previous: str | None = START  # None after a gate: its conditional edges lead on
         for index, member in enumerate(members):
-            node = add_member(graph, member)
+            checked: Gate | None = gates.get(member.name)
+            node = add_step(graph, member, checked)
             if previous is not None:
                 graph.add_edge(previous, node)
             following = members[index + 1].name if index + 1 < len(members) else END
-            check = gates.get(node)
-            if check is None:
+            if checked is None:
                 previous = node
                 continue
-            gate_node = f"{node}.gate"
-            graph.add_node(gate_node, _gate_node(gate_node, node, check, retries))
-            graph.add_edge(node, gate_node)
-            graph.add_conditional_edges(
-                gate_node,
-                _route_after_gate(gate_node, node),
-                {"pass": following, "retry": node, "stop": END},
-            )
+            add_gate(graph, checked, following)
             previous = None
         if previous is not None:
             graph.add_edge(previous, END)
 
     return Workflow(
         name=name,
-        pattern="pipeline",
+        pattern=pattern,
         state=state,
-        members=members,
+        members=[*members, *alternatives],
         build=build,
         nodes=own,
         description=description,
     )
-
-
-def _gates(members: list[Member], gate: Check | Mapping[str, Check] | None) -> dict[str, Check]:
-    if gate is None:
-        return {}
-    if isinstance(gate, Mapping):
-        names = {m.name for m in members}
-        unknown = set(gate) - names
-        if unknown:
-            raise DefinitionError(f"pipeline: gate names unknown steps {sorted(unknown)}.")
-        return dict(gate)
-    return {m.name: gate for m in members}
-
-
-def _gate_node(gate_node: str, step: str, check: Check, retries: int) -> Any:
-    checker = check.with_output(Verdict) if isinstance(check, Agent) else None
-
-    def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        result = state.latest(step)
-        update = Update()
-        if checker is not None:
-            call = yield Ask(checker, kind="control")
-            update.add(call, output=False)
-            verdict = to_verdict(call.parsed)
-        else:
-            verdict = to_verdict(check(state, result))  # type: ignore[operator]
-        rejected_in_a_row = _rejections(state, gate_node)
-        if verdict.passed:
-            choice = "pass"
-        elif rejected_in_a_row < retries:
-            choice = "retry"
-        else:
-            choice = "stop"
-        update.decisions.append(
-            Decision(
-                kind="gate",
-                at=gate_node,
-                choice=choice,
-                reason=verdict.reason,
-                about=result.id,
-                rejected=choice == "retry",
-                round=rejected_in_a_row + 1,
-            )
-        )
-        return update.as_dict()
-
-    return step_node(gate_node, run)
-
-
-def _rejections(state: Any, gate_node: str) -> int:
-    count = 0
-    for decision in reversed(state.decisions):
-        if decision.at != gate_node:
-            continue
-        if decision.choice != "retry":
-            break
-        count += 1
-    return count
-
-
-def _route_after_gate(gate_node: str, step: str) -> Callable[[Any], str]:
-    def route(state: Any) -> str:
-        decision = state.latest_decision(gate_node)
-        return str(decision.choice)
-
-    route.__name__ = f"after_{step}_gate"
-    return route

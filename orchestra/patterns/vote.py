@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Hashable
-from typing import Any, Literal
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
 
-from orchestra.agents import Agent, AgentCall
+from orchestra.agents import Agent
 from orchestra.errors import DefinitionError
-from orchestra.patterns._nodes import (
-    Ask,
-    Update,
-    add_member,
-    ask_choice,
-    check_members,
-    check_state,
-    step_node,
-)
-from orchestra.rules import Tally, answer_key, choice_schema, tally_votes
-from orchestra.state import Decision, OrchestraState
+from orchestra.patterns._consensus import needs_settling, settle_step, tally_step
+from orchestra.patterns._nodes import add_member, check_members, check_state, step_node
+from orchestra.rules import TieBreak
+from orchestra.state import OrchestraState
 from orchestra.workflow import Member, Workflow
 
 __all__ = ["vote"]
-
-TieBreak = Agent | Callable[[Any, Tally], str] | Literal["escalate"]
-"""Who settles a tie: a judge agent, a function `(state, tally) -> answer`, or a human."""
 
 
 def vote(
@@ -88,16 +77,15 @@ def vote(
             add_member(graph, member)
             graph.add_edge(START, member.name)
         rule = tie_break if callable(tie_break) and not isinstance(tie_break, Agent) else None
-        graph.add_node(tally, step_node(tally, _tally(tally, members, key, quorum, rule)))
+        graph.add_node(tally, step_node(tally, tally_step(tally, members, key, quorum, rule)))
         graph.add_edge([m.name for m in members], tally)
         if breaker is None:
             graph.add_edge(tally, END)
             return
-        breaking = _break_tie(breaker, tally, tie_break, members, key)
+        settler = tie_break if isinstance(tie_break, Agent) else "escalate"
+        breaking = settle_step(breaker, tally, settler, members, key)
         graph.add_node(breaker, step_node(breaker, breaking))
-        graph.add_conditional_edges(
-            tally, _needs_tie_break(tally), {"tie": breaker, "decided": END}
-        )
+        graph.add_conditional_edges(tally, needs_settling(tally), {"tie": breaker, "decided": END})
         graph.add_edge(breaker, END)
 
     return Workflow(
@@ -109,92 +97,3 @@ def vote(
         nodes=own,
         description=description,
     )
-
-
-def _votes(state: Any, members: list[Member], key: Any) -> tuple[dict[str, str], dict[str, Any]]:
-    """Each voter's answer key, and the first full output given for each answer."""
-    votes: dict[str, str] = {}
-    outputs: dict[str, Any] = {}
-    for member in members:
-        result = state.latest(member.name)
-        if result is None:
-            continue
-        answer = answer_key(result.output, key)
-        votes[member.name] = answer
-        outputs.setdefault(answer, result.output)
-    return votes, outputs
-
-
-def _tally(
-    point: str,
-    members: list[Member],
-    key: Any,
-    quorum: float | int,
-    rule: Callable[[Any, Tally], str] | None,
-) -> Any:
-    def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        votes, outputs = _votes(state, members, key)
-        tally = tally_votes(votes, quorum)
-        winner, reason = tally.winner, "majority" if tally.winner else "no answer met the quorum"
-        if winner is None and rule is not None:
-            winner = str(rule(state, tally))
-            reason = "tie broken by rule"
-        update = Update()
-        update.decisions.append(
-            Decision(
-                kind="vote",
-                at=point,
-                choice=winner,
-                reason=reason,
-                detail=tally.model_dump(),
-            )
-        )
-        update.fields["output"] = outputs.get(winner) if winner is not None else None
-        return update.as_dict()
-        yield  # the tally asks no agent
-
-    return run
-
-
-def _needs_tie_break(tally: str) -> Callable[[Any], str]:
-    def route(state: Any) -> str:
-        decision = state.latest_decision(tally)
-        return "decided" if decision is not None and decision.choice is not None else "tie"
-
-    route.__name__ = "tied"
-    return route
-
-
-def _break_tie(point: str, tally_node: str, tie_break: Any, members: list[Member], key: Any) -> Any:
-    def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        tally = Tally.model_validate(state.latest_decision(tally_node).detail)
-        _, outputs = _votes(state, members, key)
-        update = Update()
-        valid = True
-        if isinstance(tie_break, Agent):
-            judge = tie_break.with_output(
-                choice_schema("TieBreak", "answer", tally.tied, "The answer that should win.")
-            )
-            context = [(f"answer {a!r}", outputs[a]) for a in tally.tied]
-            parsed, _ = yield from ask_choice(judge, update, context)
-            if parsed is None:
-                winner, reason, valid = tally.tied[0], "judge answer invalid; kept first", False
-            else:
-                winner, reason = parsed.answer, parsed.reason
-            kind = "judge"
-        else:
-            answer = interrupt(
-                {
-                    "question": "The voters are tied. Which answer should win?",
-                    "options": tally.tied,
-                    "tally": tally.counts,
-                }
-            )
-            winner, reason, kind = str(answer).strip(), "answered by a human", "escalation"
-        update.decisions.append(
-            Decision(kind=kind, at=point, choice=winner, reason=reason, valid=valid)
-        )
-        update.fields["output"] = outputs.get(winner, winner)
-        return update.as_dict()
-
-    return run
