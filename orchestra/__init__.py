@@ -6,8 +6,9 @@ resulting `Workflow` to a LangGraph graph and run it.
 
 from __future__ import annotations
 
-from orchestra.agents import Agent, AgentCall
+from orchestra.agents import Agent, AgentCall, Fallback
 from orchestra.patterns import compete, fan_out, pipeline, refine, router, supervisor, vote
+from orchestra.recovery import RetryPolicy, is_transient
 from orchestra.rules import Critique, Tally, Verdict
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 from orchestra.workflow import Workflow
@@ -18,13 +19,16 @@ __all__ = [
     "AgentResult",
     "Critique",
     "Decision",
+    "Fallback",
     "OrchestraState",
+    "RetryPolicy",
     "Tally",
     "Usage",
     "Verdict",
     "Workflow",
     "compete",
     "fan_out",
+    "is_transient",
     "pipeline",
     "refine",
     "router",
