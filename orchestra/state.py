@@ -74,7 +74,8 @@ class AgentResult(BaseModel):
     agent: str
     kind: str = "model"
     """`model` (a chat model answered), `function` (a Python callable), `workflow` (a nested
-    workflow, summing its members), or `control` (a routing or judging call)."""
+    workflow, summing its members), `control` (a routing or judging call), or `error` (a
+    call that failed for good)."""
     model: str | None = None
     input: list[dict[str, Any]] = Field(default_factory=list)
     """The messages the model received, as `{"role", "content"}` dicts."""
@@ -85,6 +86,9 @@ class AgentResult(BaseModel):
     started_at: float = 0.0
     item_index: int | None = None
     """Position of the item this call worked on, for a member mapped over items."""
+    error: str | None = None
+    """Why the call failed for good (kind `error`, no output), when a pattern went on
+    without it (a fan-out branch)."""
 
 
 class Decision(BaseModel):
@@ -94,7 +98,8 @@ class Decision(BaseModel):
 
     id: str = Field(default_factory=new_id)
     kind: str
-    """`route`, `delegate`, `gate`, `judge`, `vote`, `critique`, `map` or `limit`."""
+    """`route`, `delegate`, `gate`, `judge`, `vote`, `critique`, `map`, `limit`, `retry`,
+    `fallback` or `partial` (a merge without the branches that failed)."""
     at: str
     """The node that decided."""
     choice: str | None = None
