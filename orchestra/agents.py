@@ -257,6 +257,8 @@ class Agent:
             StructuredOutputError: The model's answer never validated against `output`.
             Exception: The last error, when the agent and its fallbacks all failed.
         """
+        if self._plain:
+            return self._attempt(state, config, context, kind)
         tries = _Tries()
         with _tracking(tries):
             chain = self._chain()
@@ -280,6 +282,8 @@ class Agent:
         kind: str | None = None,
     ) -> AgentCall:
         """Async twin of `invoke`; a sync function model runs in a worker thread."""
+        if self._plain:
+            return await self._aattempt(state, config, context, kind)
         tries = _Tries()
         with _tracking(tries):
             chain = self._chain()
@@ -293,6 +297,11 @@ class Agent:
                     continue
                 return _with_tries(call, tries)
         raise AssertionError("unreachable: the last fallback returns or raises")
+
+    @property
+    def _plain(self) -> bool:
+        """No retries, timeout or fallbacks: nothing to track around the call."""
+        return not self.fallback and self.retry is None and self.timeout is None
 
     def _chain(self) -> list[tuple[str, Agent]]:
         """This agent, then each fallback as a stand-in under this agent's name and schema,
@@ -311,7 +320,8 @@ class Agent:
 
     def _stand_in(self, agent: Agent) -> Agent:
         output = self.output or agent.output
-        return agent._copy(name=self.name, output=output, fallback=())
+        origin = agent.__dict__.get("_origin", agent)
+        return agent._copy(name=self.name, output=output, fallback=(), _origin=origin)
 
     def _copy(self, **changes: Any) -> Agent:
         twin = Agent.__new__(Agent)
@@ -436,9 +446,13 @@ class Agent:
 
     def _chat_model(self) -> BaseChatModel:
         if self.model is None:
-            from orchestra.models import default_model
+            origin = self.__dict__.get("_origin")
+            if origin is not None:  # a stand-in: resolve once, on the agent it copies
+                self.model = origin._chat_model()
+            else:
+                from orchestra.models import default_model
 
-            self.model = default_model()
+                self.model = default_model()
         assert isinstance(self.model, BaseChatModel)
         return self.model
 

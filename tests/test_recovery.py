@@ -372,3 +372,27 @@ async def test_async_backoff_does_not_block_the_event_loop() -> None:
     assert answer.parsed == "ok"
     assert len(ticks) == 5
     assert ticks[-1] - ticks[0] < 0.1  # it kept ticking during the backoff
+
+
+def test_a_fallback_agent_on_the_default_model_resolves_it_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import orchestra.models
+
+    made: list[ScriptedModel] = []
+
+    def default_model() -> ScriptedModel:
+        made.append(ScriptedModel(model_name="default"))
+        return made[-1]
+
+    monkeypatch.setattr(orchestra.models, "default_model", default_model)
+    backup = Agent("backup")
+    agent = Agent(
+        "writer", model=ScriptedModel(replies=[ValueError("a"), ValueError("b")]), fallback=backup
+    )
+
+    answers = [agent.invoke(OrchestraState(goal="g")) for _ in range(2)]
+
+    assert [a.result.model for a in answers] == ["default", "default"]
+    assert len(made) == 1
+    assert backup.model is made[0]
