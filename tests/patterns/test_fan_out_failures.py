@@ -11,7 +11,7 @@ from orchestra import Agent, AgentResult, OrchestraState, RetryPolicy, fan_out, 
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.errors import BranchesFailedError, DefinitionError
 from orchestra.models import ScriptedModel
-from orchestra.runtime import resume, run
+from orchestra.runtime import arun, resume, run
 from tests.conftest import scripted_agent
 
 
@@ -190,3 +190,14 @@ def test_a_continued_failure_is_checkpointed_and_not_run_again(tmp_path: Path) -
 def test_on_error_must_be_continue_or_fail() -> None:
     with pytest.raises(DefinitionError, match="on_error"):
         fan_out(scripted_agent("a"), on_error="ignore")  # type: ignore[arg-type]
+
+
+async def test_a_failed_nested_branch_leaves_a_finished_durable_run(tmp_path: Path) -> None:
+    team = pipeline(scripted_agent("drafter", "draft"), broken("checker"), name="team")
+    flow = fan_out(team, scripted_agent("solo", "solo work"))
+    async with SQLCheckpointer(f"sqlite:///{tmp_path / 'runs.db'}") as saver:
+        outcome = await arun(flow, "g", thread_id="t1", checkpointer=saver)
+
+    assert outcome.status == "done"
+    assert outcome.output == {"solo": "solo work"}
+    assert [r.agent for r in outcome.state["results"] if r.kind == "error"] == ["team"]
