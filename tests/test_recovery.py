@@ -163,14 +163,14 @@ def test_a_fallback_must_be_an_agent_or_a_chat_model() -> None:
 
 @both
 def test_a_slow_model_times_out_and_a_fallback_model_answers(call: Invoke) -> None:
-    slow = ScriptedModel(replies=["too late"], latency=1.0, model_name="small")
+    slow = ScriptedModel(replies=["too late"], latency=2.0, model_name="small")
     big = ScriptedModel(replies=["in time"], model_name="big")
     agent = Agent("writer", model=slow, timeout=0.05, fallback=big)
 
     started = time.perf_counter()
     answer = call(agent, OrchestraState(goal="g"))
 
-    assert time.perf_counter() - started < 0.9  # the run did not wait for the slow call
+    assert time.perf_counter() - started < 1.5  # the run did not wait for the slow call
     assert answer.parsed == "in time"
     assert answer.result.agent == "writer"
     assert answer.result.model == "big"
@@ -364,14 +364,14 @@ async def test_async_backoff_does_not_block_the_event_loop() -> None:
             ticks.append(time.perf_counter())
             await asyncio.sleep(0.01)
 
-    slow_retry = RetryPolicy(max_attempts=2, initial_interval=0.1, jitter=False)
+    slow_retry = RetryPolicy(max_attempts=2, initial_interval=0.5, jitter=False)
     agent = Agent("writer", model=ScriptedModel(replies=[rate_limited(), "ok"]), retry=slow_retry)
 
     answer, _ = await asyncio.gather(agent.ainvoke(OrchestraState(goal="g")), ticker())
 
     assert answer.parsed == "ok"
     assert len(ticks) == 5
-    assert ticks[-1] - ticks[0] < 0.1  # it kept ticking during the backoff
+    assert ticks[-1] - ticks[0] < 0.4  # it kept ticking during the backoff
 
 
 def test_a_fallback_agent_on_the_default_model_resolves_it_once(
