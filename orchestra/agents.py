@@ -332,7 +332,7 @@ class Agent:
     def _fell(self, error: Exception, tries: _Tries, successor: str | None) -> None:
         """Record a failure a fallback takes over from, or re-raise the final one."""
         if successor is None or isinstance(error, GraphBubbleUp | DefinitionError):
-            with suppress(AttributeError):  # read by `failed_result`
+            with suppress(AttributeError):  # read by fan_out's failure record
                 error.decisions = list(tries.decisions)  # type: ignore[attr-defined]
             raise error
         tries.decisions.append(
