@@ -117,6 +117,8 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         model=model,
         output=Finding,
         reads=[],
+        retry=3,  # a rate limit on one source should not lose it; one that keeps failing
+        # is left out of the memo (fan_out's on_error="continue")
     )
     synthesiser = Agent(
         "synthesiser",
@@ -124,6 +126,7 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         model=model,
         output=Memo,
         max_context_chars=600,
+        retry=3,
     )
     review = fan_out(
         analyst, over="sources", merge=synthesiser, name="review", state=DiligenceState

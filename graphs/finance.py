@@ -201,6 +201,7 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         output=Sentiment,
         prompt=headlines_prompt,
         description="tone of the latest headlines",
+        retry=3,
     )
     # Team leads are named rule agents (a function model answering the delegation schema),
     # so each team's decisions are recorded under its own lead's name.
@@ -236,6 +237,7 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
         output=Recommendation,
         reads=["prices", "news", "accounts", "valuation"],
         max_context_chars=400,
+        retry=3,
     )
     return pipeline(desk, report, name="finance")
 

@@ -6,7 +6,7 @@ resulting `Workflow` to a LangGraph graph and run it.
 
 from __future__ import annotations
 
-from orchestra.agents import Agent, AgentCall
+from orchestra.agents import Agent, AgentCall, Fallback
 from orchestra.patterns import (
     compete,
     fan_out,
@@ -17,6 +17,7 @@ from orchestra.patterns import (
     validate,
     vote,
 )
+from orchestra.recovery import RetryPolicy, is_transient
 from orchestra.rules import (
     Check,
     Conflict,
@@ -41,15 +42,18 @@ __all__ = [
     "Decision",
     "Escalate",
     "EscalateModel",
+    "Fallback",
     "OrchestraState",
     "Reroute",
     "Retry",
+    "RetryPolicy",
     "Tally",
     "Usage",
     "Verdict",
     "Workflow",
     "compete",
     "fan_out",
+    "is_transient",
     "pipeline",
     "refine",
     "router",

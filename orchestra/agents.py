@@ -2,7 +2,9 @@
 
 An agent call turns the workflow state into messages, asks the model (running any tool calls
 it makes), validates structured output, and returns an `AgentResult` recording what went in,
-what came out, the tokens used and how long it took.
+what came out, the tokens used and how long it took. Each call is retried on transient
+errors and bounded by a timeout as the agent declares (`orchestra.recovery`); when the agent
+still fails, its fallbacks answer in its place.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import inspect
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -29,22 +33,47 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
+from langgraph.errors import GraphBubbleUp
+from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
 from orchestra.errors import DefinitionError, StructuredOutputError
-from orchestra.journal import aonce, once
-from orchestra.state import AgentResult, OrchestraState, Usage
+from orchestra.journal import aonce, keeping_failures, once
+from orchestra.recovery import acall_with_retry, call_with_retry, check_timeout, retry_policy
+from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 
-__all__ = ["Agent", "AgentCall", "PromptBuilder"]
+__all__ = ["Agent", "AgentCall", "Fallback", "PromptBuilder"]
+
+T = TypeVar("T")
 
 PromptBuilder = Callable[[Any], Sequence[BaseMessage]]
 """Builds an agent's messages from the workflow state, replacing the default prompt."""
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 RESERVED_NAMES = frozenset({"FINISH", "START", "END", "__start__", "__end__"})
-_NOT_SHOWN = frozenset({"workflow", "control"})
+_NOT_SHOWN = frozenset({"workflow", "control", "error"})
 """Record kinds left out of prompts: team summaries repeat their members; decisions are
-not work."""
+not work; failed calls have no output."""
+
+
+@dataclass
+class _Tries:
+    """What one agent call went through: retries and fallbacks, and the highest attempt."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    attempt: int = 1
+
+
+_TRIES: ContextVar[_Tries | None] = ContextVar("orchestra_agent_tries", default=None)
+
+
+@contextmanager
+def _tracking(tries: _Tries) -> Iterator[None]:
+    token = _TRIES.set(tries)
+    try:
+        yield
+    finally:
+        _TRIES.reset(token)
 
 
 def check_name(name: str, what: str) -> str:
@@ -66,6 +95,8 @@ class AgentCall:
     """The output as the agent's schema instance (or text, or the function's return value)."""
     reply: AIMessage | None = None
     """The model's own final message, when the output is its text."""
+    decisions: tuple[Decision, ...] = ()
+    """The retries and fallbacks it took to get this answer (`retry`, `fallback`)."""
 
     @property
     def text(self) -> str:
@@ -92,6 +123,14 @@ class Agent:
         max_tool_rounds: Bound on model -> tool -> model rounds in one call.
         structured_retries: Extra attempts when structured output does not validate.
         max_context_chars: Each earlier output shown in the prompt is cut to this length.
+        retry: Attempts per call on transient errors (rate limits, timeouts, connection
+            errors, 5xx), as a number or a LangGraph `RetryPolicy` (exponential backoff with
+            jitter). Default: one attempt. Invalid answers are never retried here (see
+            `structured_retries`).
+        timeout: Seconds each model, tool or function call may take (each attempt).
+        fallback: Who answers when the agent still fails after its retries: a chat model
+            (this agent on another model, e.g. a bigger one), another agent (answering
+            in this agent's name and schema), or a sequence of them tried in order.
 
     Example:
         ```python
@@ -118,6 +157,9 @@ class Agent:
         max_tool_rounds: int = 5,
         structured_retries: int = 1,
         max_context_chars: int = 4000,
+        retry: RetryPolicy | int | None = None,
+        timeout: float | None = None,
+        fallback: Fallback | Sequence[Fallback] | None = None,
     ) -> None:
         self.name = check_name(name, "Agent")
         if model is not None and not isinstance(model, BaseChatModel) and not callable(model):
@@ -140,6 +182,9 @@ class Agent:
         self.max_tool_rounds = max_tool_rounds
         self.structured_retries = structured_retries
         self.max_context_chars = max_context_chars
+        self.retry = retry_policy(retry, f"Agent {name!r}")
+        self.timeout = check_timeout(timeout, f"Agent {name!r}")
+        self.fallback = _fallbacks(fallback, name)
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r})"
@@ -206,15 +251,149 @@ class Agent:
         context: Sequence[tuple[str, Any]] | None = None,
         kind: str | None = None,
     ) -> AgentCall:
-        """Run the agent once on `state`.
+        """Run the agent once on `state` (with its retries, timeout and fallbacks).
 
         Raises:
             StructuredOutputError: The model's answer never validated against `output`.
+            Exception: The last error, when the agent and its fallbacks all failed.
         """
+        if self._plain:
+            return self._attempt(state, config, context, kind)
+        tries = _Tries()
+        with _tracking(tries):
+            chain = self._chain()
+            for index, (_, agent) in enumerate(chain):
+                last = index == len(chain) - 1
+                try:
+                    with keeping_failures(not last):
+                        call = agent._attempt(state, config, context, kind)
+                except Exception as error:
+                    self._fell(error, tries, None if last else chain[index + 1][0])
+                    continue
+                return _with_tries(call, tries)
+        raise AssertionError("unreachable: the last fallback returns or raises")
+
+    async def ainvoke(
+        self,
+        state: Any,
+        config: RunnableConfig | None = None,
+        *,
+        context: Sequence[tuple[str, Any]] | None = None,
+        kind: str | None = None,
+    ) -> AgentCall:
+        """Async twin of `invoke`; a sync function model runs in a worker thread."""
+        if self._plain:
+            return await self._aattempt(state, config, context, kind)
+        tries = _Tries()
+        with _tracking(tries):
+            chain = self._chain()
+            for index, (_, agent) in enumerate(chain):
+                last = index == len(chain) - 1
+                try:
+                    with keeping_failures(not last):
+                        call = await agent._aattempt(state, config, context, kind)
+                except Exception as error:
+                    self._fell(error, tries, None if last else chain[index + 1][0])
+                    continue
+                return _with_tries(call, tries)
+        raise AssertionError("unreachable: the last fallback returns or raises")
+
+    @property
+    def _plain(self) -> bool:
+        """No retries, timeout or fallbacks: nothing to track around the call."""
+        return not self.fallback and self.retry is None and self.timeout is None
+
+    def _chain(self) -> list[tuple[str, Agent]]:
+        """This agent, then each fallback as a stand-in under this agent's name and schema,
+        labelled for the records (a model's name, or the fallback agent's name)."""
+        chain: list[tuple[str, Agent]] = [(model_label(self.model) or self.name, self)]
+        for alternative in self.fallback:
+            if isinstance(alternative, Agent):
+                for label, agent in alternative._chain():
+                    chain.append((agent.name if agent is alternative else label, agent))
+            else:
+                twin = self._copy(model=alternative, fallback=())
+                chain.append((model_label(alternative) or "model", twin))
+        return [
+            (label, agent if agent is self else self._stand_in(agent)) for label, agent in chain
+        ]
+
+    def _stand_in(self, agent: Agent) -> Agent:
+        output = self.output or agent.output
+        origin = agent.__dict__.get("_origin", agent)
+        return agent._copy(name=self.name, output=output, fallback=(), _origin=origin)
+
+    def _copy(self, **changes: Any) -> Agent:
+        twin = Agent.__new__(Agent)
+        twin.__dict__.update(self.__dict__)
+        twin.__dict__.update(changes)
+        return twin
+
+    def _fell(self, error: Exception, tries: _Tries, successor: str | None) -> None:
+        """Record a failure a fallback takes over from, or re-raise the final one."""
+        if successor is None or isinstance(error, GraphBubbleUp | DefinitionError):
+            with suppress(AttributeError):  # read by fan_out's failure record
+                error.decisions = list(tries.decisions)  # type: ignore[attr-defined]
+            raise error
+        tries.decisions.append(
+            Decision(
+                kind="fallback",
+                at=self.name,
+                choice=successor,
+                reason=f"{type(error).__name__}: {_short(error)}",
+                detail={"error": type(error).__name__},
+            )
+        )
+
+    def _guard(self, what: str, call: Callable[[], T]) -> Callable[[], T]:
+        """`call` with this agent's retries and timeout (a journaled call's body)."""
+        if self.retry is None and self.timeout is None:
+            return call
+        label = f"Agent {self.name!r}: the {what} call"
+        return partial(call_with_retry, call, self.retry, self.timeout, label, self._retried)
+
+    def _aguard(self, what: str, call: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+        if self.retry is None and self.timeout is None:
+            return call
+        label = f"Agent {self.name!r}: the {what} call"
+        return partial(acall_with_retry, call, self.retry, self.timeout, label, self._retried)
+
+    def _retried(self, attempt: int, delay: float, error: BaseException) -> None:
+        tries = _TRIES.get()
+        if tries is None:
+            return
+        tries.attempt = max(tries.attempt, attempt)
+        tries.decisions.append(
+            Decision(
+                kind="retry",
+                at=self.name,
+                choice=str(attempt),
+                reason=f"{type(error).__name__}: {_short(error)}",
+                detail={
+                    "attempt": attempt,
+                    "delay": round(delay, 4),
+                    "model": model_label(self.model),
+                },
+            )
+        )
+
+    def _attempt(
+        self,
+        state: Any,
+        config: RunnableConfig | None,
+        context: Sequence[tuple[str, Any]] | None,
+        kind: str | None,
+    ) -> AgentCall:
         started, clock = time.time(), time.perf_counter()
         if self.is_function:
             func = self._function()
-            value = once("function", self.name, lambda: func(state), _dump_value, json.loads)
+            value = once(
+                "function",
+                self.name,
+                self._guard("function", lambda: func(state)),
+                _dump_value,
+                json.loads,
+            )
             if inspect.isawaitable(value):
                 raise DefinitionError(
                     f"Agent {self.name!r} has an async function: run the workflow with "
@@ -228,15 +407,13 @@ class Agent:
         parsed, attempt = self._structured(model, messages, replies, config, answer)
         return self._model_call(state, messages, replies, parsed, attempt, started, clock, kind)
 
-    async def ainvoke(
+    async def _aattempt(
         self,
         state: Any,
-        config: RunnableConfig | None = None,
-        *,
-        context: Sequence[tuple[str, Any]] | None = None,
-        kind: str | None = None,
+        config: RunnableConfig | None,
+        context: Sequence[tuple[str, Any]] | None,
+        kind: str | None,
     ) -> AgentCall:
-        """Async twin of `invoke`; a sync function model runs in a worker thread."""
         started, clock = time.time(), time.perf_counter()
         if self.is_function:
             func = self._function()
@@ -247,7 +424,13 @@ class Agent:
                 value = await asyncio.to_thread(func, state)
                 return await value if inspect.isawaitable(value) else value
 
-            value = await aonce("function", self.name, call_function, _dump_value, json.loads)
+            value = await aonce(
+                "function",
+                self.name,
+                self._aguard("function", call_function),
+                _dump_value,
+                json.loads,
+            )
             return self._function_call(state, value, started, clock, kind)
         model = self._chat_model()
         messages = self.messages(state, context)
@@ -263,9 +446,13 @@ class Agent:
 
     def _chat_model(self) -> BaseChatModel:
         if self.model is None:
-            from orchestra.models import default_model
+            origin = self.__dict__.get("_origin")
+            if origin is not None:  # a stand-in: resolve once, on the agent it copies
+                self.model = origin._chat_model()
+            else:
+                from orchestra.models import default_model
 
-            self.model = default_model()
+                self.model = default_model()
         assert isinstance(self.model, BaseChatModel)
         return self.model
 
@@ -288,7 +475,7 @@ class Agent:
             reply = once(
                 "model",
                 self.name,
-                lambda: _as_ai(runnable.invoke(messages, config)),
+                self._guard("model", lambda: _as_ai(runnable.invoke(messages, config))),
                 _dump_message,
                 _load_ai,
             )
@@ -312,7 +499,7 @@ class Agent:
             reply = await aonce(
                 "model",
                 self.name,
-                lambda: _aask(runnable, messages, config),
+                self._aguard("model", lambda: _aask(runnable, messages, config)),
                 _dump_message,
                 _load_ai,
             )
@@ -327,7 +514,9 @@ class Agent:
         for call in reply.tool_calls:
             tool = self._tool(call["name"])
             run = partial(tool.invoke, call, config)
-            results.append(once("tool", tool.name, run, _dump_message, _load_tool))
+            results.append(
+                once("tool", tool.name, self._guard("tool", run), _dump_message, _load_tool)
+            )
         return results
 
     async def _arun_tools(
@@ -337,7 +526,9 @@ class Agent:
         for call in reply.tool_calls:
             tool = self._tool(call["name"])
             run = partial(tool.ainvoke, call, config)
-            results.append(await aonce("tool", tool.name, run, _dump_message, _load_tool))
+            results.append(
+                await aonce("tool", tool.name, self._aguard("tool", run), _dump_message, _load_tool)
+            )
         return results
 
     def _tool(self, name: str) -> BaseTool:
@@ -365,7 +556,7 @@ class Agent:
             outcome = once(
                 "model",
                 self.name,
-                partial(runnable.invoke, list(asked), config),
+                self._guard("model", partial(runnable.invoke, list(asked), config)),
                 _dump_outcome,
                 self._load_outcome,
             )
@@ -390,7 +581,7 @@ class Agent:
             outcome = await aonce(
                 "model",
                 self.name,
-                partial(runnable.ainvoke, list(asked), config),
+                self._aguard("model", partial(runnable.ainvoke, list(asked), config)),
                 _dump_outcome,
                 self._load_outcome,
             )
@@ -500,6 +691,31 @@ class Agent:
         )
         final = replies[-1] if replies and self.output is None else None
         return AgentCall(result=result, parsed=parsed, reply=final)
+
+
+Fallback: TypeAlias = Agent | BaseChatModel
+"""Who answers for an agent that failed: another agent, or a chat model for the same agent."""
+
+
+def _fallbacks(fallback: Any, name: str) -> tuple[Agent | BaseChatModel, ...]:
+    if fallback is None:
+        return ()
+    chain = (fallback,) if isinstance(fallback, Agent | BaseChatModel) else tuple(fallback)
+    for alternative in chain:
+        if not isinstance(alternative, Agent | BaseChatModel):
+            raise DefinitionError(
+                f"Agent {name!r}: a fallback must be an Agent or a LangChain chat model, "
+                f"not {type(alternative).__name__}."
+            )
+    return chain
+
+
+def _with_tries(call: AgentCall, tries: _Tries) -> AgentCall:
+    if not tries.decisions:
+        return call
+    attempt = max(call.result.attempt, tries.attempt)
+    result = call.result.model_copy(update={"attempt": attempt})
+    return replace(call, result=result, decisions=(*call.decisions, *tries.decisions))
 
 
 def _structured_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Any:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
+    "BranchesFailedError",
+    "CallFailedError",
+    "CallTimeoutError",
     "CheckpointSchemaError",
     "DefinitionError",
     "InvalidDatabaseURLError",
@@ -34,6 +37,18 @@ class RouteError(OrchestraError):
 
 class StructuredOutputError(OrchestraError):
     """A model did not produce output that validates against the agent's schema."""
+
+
+class CallTimeoutError(OrchestraError, TimeoutError):
+    """A model, tool or function call did not finish within its agent's `timeout`."""
+
+
+class CallFailedError(OrchestraError):
+    """A call failed before a resume and its agent's fallback took over; replayed as failed."""
+
+
+class BranchesFailedError(OrchestraError):
+    """Every branch of a fan-out failed, so there is nothing to merge."""
 
 
 class ThreadNotFound(OrchestraError):

@@ -9,26 +9,43 @@ be de-duplicated by the system it talks to (`idempotency_key()`).
 
 The key of a call is (thread, checkpoint namespace, sequence number): the namespace holds
 the task's id, which LangGraph keeps when it re-runs the task from the same checkpoint.
+
+A call that failed is not recorded, so it runs again on resume; except when a fallback takes
+over from it (`keeping_failures`): then the failure is recorded, and replayed as a failure,
+so a resumed run takes the same path and replays the fallback's calls.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphBubbleUp
 
 from orchestra.checkpoint._journal import JournalEntry
 from orchestra.checkpoint.saver import SQLCheckpointer
+from orchestra.errors import CallFailedError
 
-__all__ = ["JournalCursor", "aonce", "idempotency_key", "journaling", "once"]
+__all__ = [
+    "JournalCursor",
+    "aonce",
+    "idempotency_key",
+    "journaling",
+    "keeping_failures",
+    "once",
+]
 
 T = TypeVar("T")
 
 _CURSOR: ContextVar[JournalCursor | None] = ContextVar("orchestra_journal", default=None)
 _KEY: ContextVar[str | None] = ContextVar("orchestra_idempotency_key", default=None)
+_KEEP_FAILURES: ContextVar[bool] = ContextVar("orchestra_keep_failures", default=False)
+FAILED = "failed"
+"""The kind of a journal entry recording a call that failed and was taken over."""
 
 
 def idempotency_key() -> str | None:
@@ -100,6 +117,29 @@ def journaling(config: RunnableConfig | None) -> Iterator[None]:
 
 
 @contextmanager
+def keeping_failures(keep: bool) -> Iterator[None]:
+    """Inside this block (with `keep`), record a call that fails, as a failure: a fallback
+    is about to take over, and a resumed run must take over at the same place."""
+    token = _KEEP_FAILURES.set(_KEEP_FAILURES.get() or keep)
+    try:
+        yield
+    finally:
+        _KEEP_FAILURES.reset(token)
+
+
+def _failure(kind: str, name: str, error: Exception) -> str:
+    return json.dumps({"kind": kind, "error": type(error).__name__, "message": str(error)[:500]})
+
+
+def _replay_failure(entry: JournalEntry) -> CallFailedError:
+    failure = json.loads(entry.payload)
+    return CallFailedError(
+        f"{failure['kind']} call {entry.name!r} failed before this resume "
+        f"({failure['error']}: {failure['message']}); its fallback takes over again."
+    )
+
+
+@contextmanager
 def _keyed(key: str) -> Iterator[None]:
     token = _KEY.set(key)
     try:
@@ -122,9 +162,16 @@ def once(
     seq = cursor.take()
     entry = cursor.recorded(seq)
     if entry is not None:
+        if entry.kind == FAILED:
+            raise _replay_failure(entry)
         return decode(entry.payload)
     with _keyed(cursor.key(seq)):
-        value = call()
+        try:
+            value = call()
+        except Exception as error:
+            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
+                cursor.record(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
+            raise
     cursor.record(JournalEntry(seq, kind, name, encode(value)))
     return value
 
@@ -143,8 +190,15 @@ async def aonce(
     seq = cursor.take()
     entry = await cursor.arecorded(seq)
     if entry is not None:
+        if entry.kind == FAILED:
+            raise _replay_failure(entry)
         return decode(entry.payload)
     with _keyed(cursor.key(seq)):
-        value = await call()
+        try:
+            value = await call()
+        except Exception as error:
+            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
+                await cursor.arecord(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
+            raise
     await cursor.arecord(JournalEntry(seq, kind, name, encode(value)))
     return value

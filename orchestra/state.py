@@ -74,8 +74,9 @@ class AgentResult(BaseModel):
     agent: str
     kind: str = "model"
     """`model` (a chat model answered), `function` (a Python callable), `workflow` (a nested
-    workflow, summing its members), `control` (a routing or judging call), or `human` (a
-    person's note, given when a check was escalated)."""
+    workflow, summing its members), `control` (a routing or judging call), `human` (a
+    person's note, given when a check was escalated), or `error` (a call that failed for
+    good)."""
     model: str | None = None
     input: list[dict[str, Any]] = Field(default_factory=list)
     """The messages the model received, as `{"role", "content"}` dicts."""
@@ -86,6 +87,9 @@ class AgentResult(BaseModel):
     started_at: float = 0.0
     item_index: int | None = None
     """Position of the item this call worked on, for a member mapped over items."""
+    error: str | None = None
+    """Why the call failed for good (kind `error`, no output), when a pattern went on
+    without it (a fan-out branch)."""
 
 
 class Decision(BaseModel):
@@ -96,7 +100,8 @@ class Decision(BaseModel):
     id: str = Field(default_factory=new_id)
     kind: str
     """`route`, `delegate`, `gate`, `escalation` (a human's answer), `conflict`, `judge`,
-    `vote`, `critique`, `map` or `limit`."""
+    `vote`, `critique`, `map`, `limit`, `retry`, `fallback` or `partial` (a merge without
+    the branches that failed)."""
     at: str
     """The node that decided."""
     choice: str | None = None

@@ -87,7 +87,12 @@ def _what(result: AgentResult, full: bool) -> str:
         output = _clip(output, 120)
         asked = _clip(asked, 80)
     lines = [f"[dim]in:[/] {escape(asked)}"] if asked else []
-    lines.append(f"out: {escape(output)}")
+    if result.error is not None:
+        lines.append(
+            f"[red]failed: {escape(_clip(result.error, 200) if not full else result.error)}[/]"
+        )
+    else:
+        lines.append(f"out: {escape(output)}")
     return "\n".join(lines)
 
 

@@ -2,7 +2,8 @@
 
 `ScriptedModel` is a real `BaseChatModel`: it binds tools, answers structured output with a
 tool call (as OpenAI-compatible servers do with `method="function_calling"`), reports usage
-metadata and can be given a latency. Tests use it where the model is not the subject.
+metadata and can be given a latency or an error to raise, as a failing server would. Tests
+use it where the model is not the subject.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import Field
+from pydantic import Field, SkipValidation
 
 __all__ = ["Reply", "ScriptedModel", "example_for_schema"]
 
-Reply = str | dict[str, Any] | AIMessage
-"""A scripted answer: text, the arguments of the bound tool (structured output), or a message."""
+Reply = str | dict[str, Any] | AIMessage | Exception
+"""A scripted answer: text, the arguments of the bound tool (structured output), a message,
+or an exception the call raises (e.g. an `openai.RateLimitError`)."""
 
 Responder = Callable[[list[BaseMessage], list[dict[str, Any]]], Reply]
 
@@ -38,7 +40,7 @@ class ScriptedModel(BaseChatModel):
 
     Args:
         replies: Answers given in order, one per call; when they run out, the default
-            answer is given.
+            answer is given. An exception among them is raised by its call.
         respond: A function `(messages, tools) -> Reply` deciding each answer; it wins
             over `replies`.
         model_name: The name recorded in results.
@@ -51,7 +53,8 @@ class ScriptedModel(BaseChatModel):
         ```
     """
 
-    replies: list[Reply] = Field(default_factory=list)
+    # Not validated: pydantic would try to coerce an exception into a message.
+    replies: SkipValidation[list[Reply]] = Field(default_factory=list)
     respond: Responder | None = None
     model_name: str = "scripted"
     latency: float = 0.0
@@ -110,13 +113,15 @@ class ScriptedModel(BaseChatModel):
             reply = self.replies.pop(0)
         else:
             reply = _default_reply(messages, tools, self.model_name)
+        if isinstance(reply, Exception):
+            raise reply
         message = _to_message(reply, tools)
         message.usage_metadata = _usage(messages, message)
         message.response_metadata = {"model_name": self.model_name}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def _to_message(reply: Reply, tools: list[dict[str, Any]]) -> AIMessage:
+def _to_message(reply: str | dict[str, Any] | AIMessage, tools: list[dict[str, Any]]) -> AIMessage:
     if isinstance(reply, AIMessage):
         return reply.model_copy()
     if isinstance(reply, dict):

@@ -42,8 +42,10 @@ class Update:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def add(self, call: AgentCall, writes: str | None = None, *, output: bool = True) -> None:
-        """Record `call`; also make its output the workflow's answer when `output`."""
+        """Record `call` (and its retries and fallbacks); also make its output the workflow's
+        answer when `output`."""
         self.results.append(call.result)
+        self.decisions.extend(call.decisions)
         if output:
             self.fields["output"] = call.result.output
             self.fields.setdefault("messages", []).append(_transcript(call))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from orchestra.agents import Agent, AgentCall, to_json
-from orchestra.errors import DefinitionError
+from orchestra.errors import BranchesFailedError, DefinitionError
+from orchestra.patterns._branches import add_tolerant_branch
 from orchestra.patterns._consensus import (
     CONFLICT_QUESTION,
     needs_settling,
@@ -42,6 +43,7 @@ def fan_out(
     name: str = "fan_out",
     state: type[OrchestraState] = OrchestraState,
     description: str = "",
+    on_error: Literal["continue", "fail"] = "continue",
 ) -> Workflow[Any]:
     """Run branches in parallel, then merge their outputs into one.
 
@@ -62,6 +64,11 @@ def fan_out(
         name: The workflow's name (unique among every name in an enclosing workflow).
         state: The state model.
         description: What it is for, shown to a supervisor choosing among workers.
+        on_error: What a branch that fails for good (after its retries and fallbacks)
+            does. `"continue"` (the default): it is recorded as an `error` result and the
+            merge gets the branches that succeeded (it fails only when none did).
+            `"fail"`: the run stops with the error, and a resume runs that branch again
+            (the branches that succeeded are kept).
 
     Example:
         ```python
@@ -84,10 +91,15 @@ def fan_out(
     settling = _settling(name, conflict)
     own = [merge_name, *([split] if over is not None else []), *settling]
     check_members("fan_out", members, own=own)
+    if on_error not in ("continue", "fail"):
+        raise DefinitionError(f"fan_out: on_error must be 'continue' or 'fail', not {on_error!r}.")
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         for member in members:
-            add_member(graph, member)
+            if on_error == "continue":
+                add_tolerant_branch(graph, member)
+            else:
+                add_member(graph, member)
         merging = _merge_step(merge_name, split, members, merge, over, settling)
         graph.add_node(merge_name, step_node(merge_name, merging))
         if conflict is not None:
@@ -210,9 +222,20 @@ def _merge_step(
     settling: list[str],
 ) -> Any:
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        results = _branch_results(state, split, members, mapped=over is not None)
+        every = _branch_results(state, split, members, mapped=over is not None)
+        results = [r for r in every if r.error is None]
+        failed = [r for r in every if r.error is not None]
+        if every and not results:
+            reasons = "; ".join(f"{_label(r, over is not None)}: {r.error}" for r in failed)
+            raise BranchesFailedError(
+                f"fan_out {merge_name!r}: every branch failed ({reasons}). Fix the cause, or "
+                "give the branches retry= or fallback=, and start again from a checkpoint "
+                "before the fan-out (`orchestra fork`)."
+            )
         settled = _settled(state, settling)
         update = Update()
+        if failed:
+            update.decisions.append(_partial(merge_name, results, failed, over is not None))
         if isinstance(merge, Agent):
             context = [(_label(r, over is not None), r.output) for r in results]
             if settled is not None:
@@ -245,6 +268,20 @@ def _settled(state: Any, settling: list[str]) -> Decision | None:
         if decision.at in settling:
             return decision if decision.choice is not None else None
     return None
+
+
+def _partial(
+    merge_name: str, results: list[AgentResult], failed: list[AgentResult], mapped: bool
+) -> Decision:
+    """The record that the merge went ahead without the branches that failed."""
+    labels = [_label(r, mapped) for r in failed]
+    return Decision(
+        kind="partial",
+        at=merge_name,
+        choice=f"{len(results)} of {len(results) + len(failed)}",
+        reason=f"merged without the failed branches {', '.join(labels)}",
+        detail={"failed": labels, "succeeded": [_label(r, mapped) for r in results]},
+    )
 
 
 def _label(result: AgentResult, mapped: bool) -> str:
