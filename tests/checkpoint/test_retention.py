@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 from typing import Any, TypedDict
 
@@ -89,6 +90,10 @@ async def test_async_retain_applies_ttl_and_keep_latest(db_url: str) -> None:
         assert state.values == {"counter": 2, "doc": "x"}
 
 
+_RUN_GONE = str(uuid.uuid4())
+_RUN_KEPT = str(uuid.uuid4())
+
+
 class _Order(TypedDict):
     log: list[str]
 
@@ -173,3 +178,18 @@ async def test_async_prune_drops_the_journal_of_finished_tasks(db_url: str) -> N
         assert _journal_names(saver, "order") == ["confirm"]
         await saver.adelete_thread("order")
         assert _journal_names(saver, "order") == []
+
+
+def test_delete_for_runs_drops_the_journal_of_the_runs_tasks(saver: SQLCheckpointer) -> None:
+    app = _journaled(saver, [])
+    app.invoke(
+        {"log": []}, {"configurable": {"thread_id": "gone"}, "metadata": {"run_id": _RUN_GONE}}
+    )
+    app.invoke(
+        {"log": []}, {"configurable": {"thread_id": "kept"}, "metadata": {"run_id": _RUN_KEPT}}
+    )
+
+    saver.delete_for_runs([_RUN_GONE])
+
+    assert _journal_names(saver, "gone") == []
+    assert _journal_names(saver, "kept") == ["confirm", "reserve"]
