@@ -6,13 +6,13 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Insert, delete, select
+from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint.schema import journal
 
-__all__ = ["JournalEntry", "delete_journal", "read_journal", "write_journal"]
+__all__ = ["JournalEntry", "read_journal", "write_journal"]
 
 
 class JournalEntry(NamedTuple):
@@ -54,8 +54,3 @@ def write_journal(
     else:
         statement = sqlite.insert(journal).values(values).on_conflict_do_nothing()
     yield Step(statement)
-
-
-def delete_journal(thread_ids: Sequence[str]) -> Plan[None]:
-    """Forget the recorded calls of these threads."""
-    yield Step(delete(journal).where(journal.c.thread_id.in_(list(thread_ids))))

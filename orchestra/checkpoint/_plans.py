@@ -173,6 +173,28 @@ def _collect_garbage(
         yield Step(sql.delete_blobs(thread_id, checkpoint_ns, chunk))
 
 
+def _forget_tasks(sql: Statements, thread_id: str, task_ids: set[str]) -> Plan[None]:
+    """Delete the journal of these finished tasks, and of the subgraphs they ran.
+
+    A journal namespace is the task's checkpoint namespace, `node:task_id`,
+    nested with `|` inside subgraphs. Only tasks that wrote to a deleted
+    checkpoint are named here: the tasks of the checkpoint a thread would
+    resume from (still running, crashed or waiting) keep their journal.
+    """
+    if not task_ids:
+        return
+    namespaces = [
+        str(r.checkpoint_ns) for r in (yield Step(sql.journal_namespaces(thread_id))).rows
+    ]
+    finished = [
+        ns
+        for ns in namespaces
+        if any(part.rpartition(":")[2] in task_ids for part in ns.split("|"))
+    ]
+    for chunk in _chunks(finished):
+        yield Step(sql.delete_journal(thread_id, chunk))
+
+
 def delete_for_runs(sql: Statements, codec: RowCodec, run_ids: Sequence[str]) -> Plan[None]:
     if not run_ids:
         return
@@ -180,11 +202,16 @@ def delete_for_runs(sql: Statements, codec: RowCodec, run_ids: Sequence[str]) ->
     for chunk in _chunks(list(run_ids)):
         rows = (yield Step(sql.checkpoints_of_runs(chunk))).rows
         keys.extend((r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows)
+    tasks: dict[str, set[str]] = {}
     for chunk3 in _chunks(keys):
+        for r in (yield Step(sql.tasks_of_checkpoints(chunk3))).rows:
+            tasks.setdefault(str(r.thread_id), set()).add(str(r.task_id))
         for statement in sql.delete_checkpoints(chunk3):
             yield Step(statement)
     for thread_id, ns in sorted({(t, ns) for t, ns, _ in keys}):
         yield from _collect_garbage(sql, codec, thread_id, ns)
+    for thread_id, task_ids in sorted(tasks.items()):
+        yield from _forget_tasks(sql, thread_id, task_ids)
 
 
 def copy_thread(sql: Statements, source: str, target: str) -> Plan[None]:
@@ -215,18 +242,25 @@ def refuse_delta_threads(sql: Statements, thread_ids: Sequence[str]) -> Plan[Non
 def keep_latest(sql: Statements, codec: RowCodec, thread_id: str) -> Plan[int]:
     """Keep only the newest checkpoint of each namespace of one thread.
 
+    The journal of the tasks that ran from the deleted checkpoints goes too.
     Returns the number of checkpoints deleted.
     """
     yield from refuse_delta_threads(sql, [thread_id])
     heads = (yield Step(sql.checkpoint_heads(thread_id))).rows
     deleted = 0
+    finished: set[str] = set()
     for row in heads:
         checkpoint_ns, head = str(row.checkpoint_ns), str(row.head)
+        finished.update(
+            str(r.task_id)
+            for r in (yield Step(sql.tasks_older_than(thread_id, checkpoint_ns, head))).rows
+        )
         delete_writes, delete_checkpoints = sql.delete_older_than(thread_id, checkpoint_ns, head)
         yield Step(delete_writes)
         deleted += (yield Step(delete_checkpoints)).rowcount
         yield Step(sql.orphan_head(thread_id, checkpoint_ns, head))
         yield from _collect_garbage(sql, codec, thread_id, checkpoint_ns)
+    yield from _forget_tasks(sql, thread_id, finished)
     return deleted
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import Update
 
-from orchestra.checkpoint.schema import blobs, checkpoints, schema_versions, writes
+from orchestra.checkpoint.schema import blobs, checkpoints, journal, schema_versions, writes
 
 __all__ = ["Statements"]
 
@@ -261,6 +261,41 @@ class Statements:
     def all_threads(self) -> Select[Any]:
         return select(checkpoints.c.thread_id).distinct()
 
+    def thread_heads(self, limit: int | None) -> Select[Any]:
+        """The latest root checkpoint of every thread, newest first.
+
+        A recursive CTE walks the primary key from one thread id to the next
+        (a "loose index scan"), so the cost is one index seek per thread
+        rather than a read of every checkpoint.
+        """
+        later = checkpoints.alias("later")
+        newest = checkpoints.alias("newest")
+        first = select(func.min(checkpoints.c.thread_id).label("thread_id")).cte(
+            "threads", recursive=True
+        )
+        following = (
+            select(func.min(later.c.thread_id))
+            .where(later.c.thread_id > first.c.thread_id)
+            .scalar_subquery()
+        )
+        threads = first.union_all(
+            select(following.label("thread_id")).where(first.c.thread_id.is_not(None))
+        )
+        head = (
+            select(func.max(newest.c.checkpoint_id))
+            .where(newest.c.thread_id == threads.c.thread_id, newest.c.checkpoint_ns == "")
+            .scalar_subquery()
+        )
+        stmt = (
+            select(*_CHECKPOINT_COLUMNS)
+            .join(threads, checkpoints.c.thread_id == threads.c.thread_id)
+            .where(checkpoints.c.checkpoint_ns == "", checkpoints.c.checkpoint_id == head)
+            .order_by(checkpoints.c.checkpoint_id.desc(), checkpoints.c.thread_id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return stmt
+
     def expired_threads(self, cutoff: float) -> Select[Any]:
         """Threads whose newest checkpoint was written before `cutoff` (unix seconds)."""
         return (
@@ -274,7 +309,30 @@ class Statements:
     def delete_threads(self, thread_ids: Sequence[str]) -> tuple[Delete, ...]:
         return tuple(
             delete(table).where(table.c.thread_id.in_(thread_ids))
-            for table in (writes, checkpoints, blobs)
+            for table in (writes, checkpoints, blobs, journal)
+        )
+
+    def tasks_older_than(self, thread_id: str, checkpoint_ns: str, head: str) -> Select[Any]:
+        """The tasks that wrote to a namespace's checkpoints older than `head`."""
+        return (
+            select(writes.c.task_id)
+            .where(
+                writes.c.thread_id == thread_id,
+                writes.c.checkpoint_ns == checkpoint_ns,
+                writes.c.checkpoint_id < head,
+            )
+            .distinct()
+        )
+
+    def tasks_of_checkpoints(self, keys: Sequence[Key]) -> Select[Any]:
+        return select(writes.c.thread_id, writes.c.task_id).where(_keys_clause(writes, keys))
+
+    def journal_namespaces(self, thread_id: str) -> Select[Any]:
+        return select(journal.c.checkpoint_ns).where(journal.c.thread_id == thread_id).distinct()
+
+    def delete_journal(self, thread_id: str, namespaces: Sequence[str]) -> Delete:
+        return delete(journal).where(
+            journal.c.thread_id == thread_id, journal.c.checkpoint_ns.in_(namespaces)
         )
 
     def delete_older_than(

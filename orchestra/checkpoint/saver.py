@@ -304,6 +304,23 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
                 _plans.load_tuples(self._sql, self._codec, page), write=False
             )
 
+    def list_threads(self, *, limit: int | None = None) -> Iterator[CheckpointTuple]:
+        """The latest root checkpoint of every thread, newest first.
+
+        Unlike `list(None)`, which reads every checkpoint, this costs one
+        indexed query for the threads plus the values of their latest checkpoints.
+
+        Args:
+            limit: at most this many threads (the most recently updated).
+        """
+        self._ready()
+        rows = self._backend.run(_plans.select_rows(self._sql.thread_heads(limit)), write=False)
+        for start in range(0, len(rows), _LIST_PAGE):
+            page = rows[start : start + _LIST_PAGE]
+            yield from self._backend.run(
+                _plans.load_tuples(self._sql, self._codec, page), write=False
+            )
+
     def put(
         self,
         config: RunnableConfig,
@@ -330,10 +347,9 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             self._backend.insert(self._put_writes_batches(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every checkpoint, blob and write of a thread, and its journal."""
+        """Delete every checkpoint, blob and write of a thread, and its journal, atomically."""
         self._ready()
         self._backend.run(_plans.delete_threads(self._sql, [thread_id]), write=True)
-        self._backend.run(_journal.delete_journal([thread_id]), write=True)
 
     # -- journal (orchestra.journal) ------------------------------------------
 
@@ -384,6 +400,10 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Keep each namespace's latest checkpoint (`keep_latest`) or drop the threads (`delete`).
+
+        The journal goes with what is dropped: a whole thread's, or that of the
+        tasks which ran from the deleted checkpoints. The tasks of the latest
+        checkpoint, which a resume re-runs, keep theirs.
 
         Raises:
             NotImplementedError: `keep_latest` on a thread that uses a DeltaChannel.
@@ -447,6 +467,18 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             ):
                 yield item
 
+    async def alist_threads(self, *, limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
+        """Async `list_threads`."""
+        await self._aready()
+        plan = _plans.select_rows(self._sql.thread_heads(limit))
+        rows = await self._backend.arun(plan, write=False)
+        for start in range(0, len(rows), _LIST_PAGE):
+            page = rows[start : start + _LIST_PAGE]
+            for item in await self._backend.arun(
+                _plans.load_tuples(self._sql, self._codec, page), write=False
+            ):
+                yield item
+
     async def aput(
         self,
         config: RunnableConfig,
@@ -478,7 +510,6 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         """Async `delete_thread`."""
         await self._aready()
         await self._backend.arun(_plans.delete_threads(self._sql, [thread_id]), write=True)
-        await self._backend.arun(_journal.delete_journal([thread_id]), write=True)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async `delete_for_runs`."""

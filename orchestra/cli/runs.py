@@ -47,12 +47,9 @@ def runs_command(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
 
 
 def _rows(saver: SQLCheckpointer) -> list[dict[str, Any]]:
-    latest: dict[str, Any] = {}
-    for found in saver.list(None):  # newest first
-        configurable = found.config["configurable"]
-        if configurable.get("checkpoint_ns", ""):
-            continue
-        latest.setdefault(str(configurable["thread_id"]), found)
+    latest = {
+        str(found.config["configurable"]["thread_id"]): found for found in saver.list_threads()
+    }
     apps: dict[str, Any] = {}
     rows = []
     for thread_id, found in latest.items():

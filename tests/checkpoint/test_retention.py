@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
+from typing import Any, TypedDict
 
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
 from sqlalchemy import func, select
 
 from orchestra.checkpoint import SQLCheckpointer
-from orchestra.checkpoint.schema import blobs, checkpoints, writes
+from orchestra.checkpoint.schema import blobs, checkpoints, journal, writes
+from orchestra.journal import journaling, once
 from tests.checkpoint.graphs import pipeline
 
 
@@ -82,3 +88,108 @@ async def test_async_retain_applies_ttl_and_keep_latest(db_url: str) -> None:
         assert result.pruned_checkpoints == 3
         state = await app.aget_state({"configurable": {"thread_id": "x"}})
         assert state.values == {"counter": 2, "doc": "x"}
+
+
+_RUN_GONE = str(uuid.uuid4())
+_RUN_KEPT = str(uuid.uuid4())
+
+
+class _Order(TypedDict):
+    log: list[str]
+
+
+def _journaled(saver: SQLCheckpointer, executed: list[str]) -> Any:
+    """reserve -> confirm; each node makes one journaled call, and confirm then
+    waits for a human, so the thread's latest checkpoint has a task with a journal."""
+
+    def call(name: str) -> str:
+        executed.append(name)
+        return f"{name} done"
+
+    def reserve(state: _Order, config: RunnableConfig) -> dict[str, Any]:
+        with journaling(config):
+            result = once("tool", "reserve", lambda: call("reserve"), str, str)
+        return {"log": [*state["log"], result]}
+
+    def confirm(state: _Order, config: RunnableConfig) -> dict[str, Any]:
+        with journaling(config):
+            result = once("tool", "confirm", lambda: call("confirm"), str, str)
+        answer = interrupt("ship?")
+        return {"log": [*state["log"], result, answer]}
+
+    graph = StateGraph(_Order)
+    graph.add_node("reserve", reserve)
+    graph.add_node("confirm", confirm)
+    graph.add_edge(START, "reserve")
+    graph.add_edge("reserve", "confirm")
+    graph.add_edge("confirm", END)
+    return graph.compile(checkpointer=saver)
+
+
+def _journal_names(saver: SQLCheckpointer, thread_id: str) -> list[str]:
+    with saver.engine.connect() as conn:
+        rows = conn.execute(
+            select(journal.c.name).where(journal.c.thread_id == thread_id).order_by(journal.c.name)
+        )
+        return [str(name) for (name,) in rows]
+
+
+def test_keep_latest_drops_the_journal_of_finished_tasks_and_keeps_the_resumable_ones(
+    saver: SQLCheckpointer,
+) -> None:
+    executed: list[str] = []
+    app = _journaled(saver, executed)
+    config = {"configurable": {"thread_id": "order"}}
+    app.invoke({"log": []}, config)
+    assert _journal_names(saver, "order") == ["confirm", "reserve"]
+
+    saver.prune(["order"], strategy="keep_latest")
+
+    # reserve ran from a checkpoint that is gone; confirm waits on the latest one.
+    assert _journal_names(saver, "order") == ["confirm"]
+    result = app.invoke(Command(resume="yes"), config)
+    assert result["log"] == ["reserve done", "confirm done", "yes"]
+    assert executed == ["reserve", "confirm"]  # confirm's call was replayed, not repeated
+
+
+def test_delete_and_ttl_drop_a_threads_whole_journal(saver: SQLCheckpointer) -> None:
+    app = _journaled(saver, [])
+    for thread in ("deleted", "expired", "pruned", "kept"):
+        app.invoke({"log": []}, {"configurable": {"thread_id": thread}})
+
+    saver.delete_thread("deleted")
+    saver.prune(["pruned"], strategy="delete")
+    with saver.engine.begin() as conn:
+        conn.execute(
+            checkpoints.update().where(checkpoints.c.thread_id == "expired").values(created_at=0.0)
+        )
+    assert saver.retain(ttl=timedelta(days=1)).expired_threads == ("expired",)
+
+    for thread in ("deleted", "expired", "pruned"):
+        assert _journal_names(saver, thread) == []
+    assert _journal_names(saver, "kept") == ["confirm", "reserve"]
+
+
+async def test_async_prune_drops_the_journal_of_finished_tasks(db_url: str) -> None:
+    async with SQLCheckpointer(db_url) as saver:
+        app = _journaled(saver, [])
+        await app.ainvoke({"log": []}, {"configurable": {"thread_id": "order"}})
+        await saver.aprune(["order"], strategy="keep_latest")
+        assert _journal_names(saver, "order") == ["confirm"]
+        await saver.adelete_thread("order")
+        assert _journal_names(saver, "order") == []
+
+
+def test_delete_for_runs_drops_the_journal_of_the_runs_tasks(saver: SQLCheckpointer) -> None:
+    app = _journaled(saver, [])
+    app.invoke(
+        {"log": []}, {"configurable": {"thread_id": "gone"}, "metadata": {"run_id": _RUN_GONE}}
+    )
+    app.invoke(
+        {"log": []}, {"configurable": {"thread_id": "kept"}, "metadata": {"run_id": _RUN_KEPT}}
+    )
+
+    saver.delete_for_runs([_RUN_GONE])
+
+    assert _journal_names(saver, "gone") == []
+    assert _journal_names(saver, "kept") == ["confirm", "reserve"]
