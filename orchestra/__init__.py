@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from orchestra.agents import Agent, AgentCall
 from orchestra.patterns import compete, fan_out, pipeline, refine, router, supervisor, vote
+from orchestra.policy import Limits, Price
 from orchestra.rules import Critique, Tally, Verdict
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 from orchestra.workflow import Workflow
@@ -18,7 +19,9 @@ __all__ = [
     "AgentResult",
     "Critique",
     "Decision",
+    "Limits",
     "OrchestraState",
+    "Price",
     "Tally",
     "Usage",
     "Verdict",
