@@ -35,6 +35,7 @@ __all__ = [
     "arun",
     "resume",
     "run",
+    "thread_halts",
     "thread_status",
 ]
 
@@ -340,6 +341,12 @@ def thread_status(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -
     if isinstance(saver, SQLCheckpointer) and _leased(saver, thread_id):
         return "running"
     return _status(app.get_state({"configurable": {"thread_id": thread_id}}))
+
+
+def thread_halts(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> list[Decision]:
+    """Why `thread_id` is halted: the `Decision(kind="limit")` of each step a limit stopped."""
+    snapshot = app.get_state({"configurable": {"thread_id": thread_id}})
+    return [d for i in snapshot.interrupts if (d := halt_of(i.value)) is not None]
 
 
 def _leased(saver: SQLCheckpointer, thread_id: str) -> bool:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,9 +60,14 @@ def test_the_heartbeat_keeps_a_short_lease_alive(saver: SQLCheckpointer) -> None
     assert saver.lease_holder("t") is None
 
 
-def slow_flow() -> object:
+def slow_flow(gate: threading.Event | None = None) -> Any:
+    def first(state: Any) -> str:
+        if gate is not None:
+            gate.wait(30)
+        return "one"
+
     return pipeline(
-        Agent("a", model=ScriptedModel(replies=["one"], latency=0.6)),
+        Agent("a", model=first),
         Agent("b", model=ScriptedModel(replies=["two"])),
         name="slow",
     )
@@ -70,8 +76,9 @@ def slow_flow() -> object:
 def test_a_live_run_shows_as_running_and_a_second_run_is_refused(
     saver: SQLCheckpointer,
 ) -> None:
-    flow = slow_flow()
-    app = flow.compile(checkpointer=saver)  # type: ignore[attr-defined]
+    gate = threading.Event()
+    flow = slow_flow(gate)
+    app = flow.compile(checkpointer=saver)
     worker = threading.Thread(
         target=run, args=(flow, "go"), kwargs={"thread_id": "t", "checkpointer": saver}
     )
@@ -86,6 +93,7 @@ def test_a_live_run_shows_as_running_and_a_second_run_is_refused(
     with pytest.raises(ThreadBusy, match="orchestra resume t"):
         resume(flow, "t", checkpointer=saver)
 
+    gate.set()
     worker.join()
     assert thread_status(app, "t") == "done"
     assert saver.lease_holder("t") is None
