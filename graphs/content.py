@@ -11,13 +11,14 @@ Patterns: pipeline (with a function gate and an agent gate).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from orchestra import Agent, AgentResult, Verdict, Workflow, pipeline
+from orchestra import Agent, AgentResult, Limits, Verdict, Workflow, pipeline
 
 __all__ = ["GOAL", "MAX_WORDS", "MIN_WORDS", "Notes", "Outline", "build", "workflow"]
 
@@ -112,4 +113,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     )
 
 
-workflow = build()
+# A draft sent back by its gates may be rewritten, but not without end.
+LIMITS = Limits(max_visits=5, max_tokens=100_000, deadline=timedelta(minutes=15))
+workflow = build().with_limits(LIMITS)

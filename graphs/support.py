@@ -13,16 +13,18 @@ Patterns: pipeline, router, refine.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from orchestra import Agent, Workflow, pipeline, refine, router
+from orchestra import Agent, Limits, Workflow, pipeline, refine, router
 
 __all__ = [
     "GOAL",
+    "LIMITS",
     "ORDERS",
     "REFUND_LIMIT_USD",
     "REFUND_WINDOW_DAYS",
@@ -181,4 +183,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     return pipeline(desk, policy, reply, name="support")
 
 
-workflow = build()
+# A ticket is answered in minutes and a handful of calls; anything more needs a person.
+LIMITS = Limits(max_steps=20, max_tokens=60_000, deadline=timedelta(minutes=10))
+workflow = build().with_limits(LIMITS)

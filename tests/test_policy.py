@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from orchestra import Agent, Limits, Price, fan_out, pipeline, supervisor
+from orchestra import Agent, Decision, Limits, Price, fan_out, pipeline, supervisor
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.errors import DefinitionError, OrchestraError
 from orchestra.models import ScriptedModel
 from orchestra.policy import parse_deadline
 from orchestra.runtime import aresume, arun, resume, run, thread_status
+from orchestra.timeline import read_timeline
 
 
 @pytest.fixture
@@ -298,3 +299,12 @@ def test_deadlines_are_read_as_durations_or_times() -> None:
     assert parse_deadline("2030-01-31T17:00:00+00:00") == datetime(2030, 1, 31, 17, tzinfo=UTC)
     with pytest.raises(DefinitionError, match="not a duration"):
         parse_deadline("soon")
+
+
+def test_the_timeline_of_a_halted_run_shows_the_halt(saver: SQLCheckpointer) -> None:
+    flow, _ = three_steps()
+    halted = run(flow, "go", thread_id="t", checkpointer=saver, limits=Limits(max_steps=1))
+
+    timeline = read_timeline(saver, "t")
+
+    assert [e.id for e in timeline.entries if isinstance(e, Decision)] == [halted.halts[0].id]
