@@ -21,7 +21,7 @@ from langgraph.types import Checkpointer, Command, Interrupt, StateSnapshot
 from orchestra._guard import LIFTED_KEY, LIMITS_KEY, STARTED_KEY, halt_of
 from orchestra.checkpoint.saver import SQLCheckpointer
 from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
-from orchestra.lease import Lease
+from orchestra.lease import Lease, held
 from orchestra.policy import Limits
 from orchestra.state import AgentResult, Decision, Usage
 from orchestra.workflow import Workflow
@@ -220,12 +220,7 @@ def run(
                 return _outcome(known, config, executed=False)
             _refuse_unfinished(known, config)
         _limit(app, config, limits, starting=isinstance(payload, dict))
-        reporter = _Reporter(on_progress)
-        for chunk in app.stream(
-            payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
-        ):
-            reporter.take(chunk)
-        return _outcome(app.get_state(config), config)
+        return _stream(app, payload, config, on_progress, durability)
 
 
 async def arun(
@@ -250,12 +245,7 @@ async def arun(
                 return _outcome(known, config, executed=False)
             _refuse_unfinished(known, config)
         _limit(app, config, limits, starting=isinstance(payload, dict))
-        reporter = _Reporter(on_progress)
-        async for chunk in app.astream(
-            payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
-        ):
-            reporter.take(chunk)
-        return _outcome(await app.aget_state(config), config)
+        return await _astream(app, payload, config, on_progress, durability)
 
 
 def resume(
@@ -299,12 +289,7 @@ def resume(
         payload = _continuation(known, config, answer)
         _carry(known, config)
         _limit(app, config, limits, starting=False)
-        reporter = _Reporter(on_progress)
-        for chunk in app.stream(
-            payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
-        ):
-            reporter.take(chunk)
-        return _outcome(app.get_state(config), config)
+        return _stream(app, payload, config, on_progress, durability)
 
 
 async def aresume(
@@ -327,18 +312,43 @@ async def aresume(
         payload = _continuation(known, config, answer)
         _carry(known, config)
         _limit(app, config, limits, starting=False)
-        reporter = _Reporter(on_progress)
-        async for chunk in app.astream(
-            payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
-        ):
-            reporter.take(chunk)
-        return _outcome(await app.aget_state(config), config)
+        return await _astream(app, payload, config, on_progress, durability)
+
+
+def _stream(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    payload: Any,
+    config: RunnableConfig,
+    on_progress: Callable[[Progress], None] | None,
+    durability: Durability,
+) -> RunOutcome:
+    reporter = _Reporter(on_progress)
+    for chunk in app.stream(
+        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
+    ):
+        reporter.take(chunk)
+    return _outcome(app.get_state(config), config)
+
+
+async def _astream(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    payload: Any,
+    config: RunnableConfig,
+    on_progress: Callable[[Progress], None] | None,
+    durability: Durability,
+) -> RunOutcome:
+    reporter = _Reporter(on_progress)
+    async for chunk in app.astream(
+        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
+    ):
+        reporter.take(chunk)
+    return _outcome(await app.aget_state(config), config)
 
 
 def thread_status(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> Status:
     """Where `thread_id` stands in `app`'s checkpointer (see `Status`)."""
     saver = app.checkpointer
-    if isinstance(saver, SQLCheckpointer) and _leased(saver, thread_id):
+    if isinstance(saver, SQLCheckpointer) and held(saver.lease_holder(thread_id)):
         return "running"
     return _status(app.get_state({"configurable": {"thread_id": thread_id}}))
 
@@ -347,11 +357,6 @@ def thread_halts(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) ->
     """Why `thread_id` is halted: the `Decision(kind="limit")` of each step a limit stopped."""
     snapshot = app.get_state({"configurable": {"thread_id": thread_id}})
     return [d for i in snapshot.interrupts if (d := halt_of(i.value)) is not None]
-
-
-def _leased(saver: SQLCheckpointer, thread_id: str) -> bool:
-    held = saver.lease_holder(thread_id)
-    return held is not None and held.expires_at > time.time()
 
 
 def _carried(snapshot: StateSnapshot) -> dict[str, Any]:

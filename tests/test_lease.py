@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +16,7 @@ import pytest
 from orchestra import Agent, pipeline
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.errors import ThreadBusy
-from orchestra.lease import Lease
+from orchestra.lease import Lease, held, running
 from orchestra.models import ScriptedModel
 from orchestra.runtime import arun, resume, run, thread_status
 from tests.checkpoint.conftest import postgres_url
@@ -51,6 +54,23 @@ def test_an_expired_lease_can_be_taken_over(saver: SQLCheckpointer) -> None:
     assert "t" not in saver.live_leases()
     assert saver.acquire_lease("t", "next", 30)
     assert not saver.renew_lease("t", "dead", 30), "the old holder has lost it"
+
+
+def test_a_lease_whose_process_is_gone_is_taken_over_at_once(saver: SQLCheckpointer) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}:0"
+    assert saver.acquire_lease("t", dead, 600)
+
+    assert not held(saver.lease_holder("t"))
+    assert running(saver) == set()
+    with Lease(saver, "t") as lease:
+        assert saver.lease_holder("t").owner == lease.owner  # type: ignore[union-attr]
+        assert running(saver) == {"t"}
 
 
 def test_the_heartbeat_keeps_a_short_lease_alive(saver: SQLCheckpointer) -> None:

@@ -26,8 +26,16 @@ class LeaseHolder(NamedTuple):
     renewed_at: float
 
 
-def acquire(dialect: str, thread_id: str, owner: str, now: float, seconds: float) -> Plan[bool]:
-    """Take the thread's lease if it is free, expired or already `owner`'s; True if taken."""
+def acquire(
+    dialect: str,
+    thread_id: str,
+    owner: str,
+    now: float,
+    seconds: float,
+    replacing: str | None = None,
+) -> Plan[bool]:
+    """Take the thread's lease if it is free, expired, already `owner`'s, or `replacing`'s
+    (a holder known to be dead); True if taken."""
     values = {
         "thread_id": thread_id,
         "owner": owner,
@@ -39,7 +47,11 @@ def acquire(dialect: str, thread_id: str, owner: str, now: float, seconds: float
     statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
         index_elements=[leases.c.thread_id],
         set_={"owner": owner, "expires_at": now + seconds, "renewed_at": now},
-        where=or_(leases.c.expires_at <= now, leases.c.owner == owner),
+        where=or_(
+            leases.c.expires_at <= now,
+            leases.c.owner == owner,
+            leases.c.owner == (replacing if replacing is not None else owner),
+        ),
     ).returning(leases.c.thread_id)
     # RETURNING, not rowcount: drivers do not all report a row count for an upsert.
     return bool((yield Step(statement)).rows)

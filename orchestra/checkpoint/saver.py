@@ -368,10 +368,14 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
 
     # -- leases (orchestra.lease) -------------------------------------------------
 
-    def acquire_lease(self, thread_id: str, owner: str, seconds: float) -> bool:
-        """Take the thread's lease for `seconds` unless another owner holds a live one."""
+    def acquire_lease(
+        self, thread_id: str, owner: str, seconds: float, *, replacing: str | None = None
+    ) -> bool:
+        """Take the thread's lease for `seconds` unless another owner holds a live one
+        (`replacing` names a holder known to be dead, whose lease may be taken)."""
         self._ready()
-        plan = _leases.acquire(self._backend.dialect, thread_id, owner, time.time(), seconds)
+        now = time.time()
+        plan = _leases.acquire(self._backend.dialect, thread_id, owner, now, seconds, replacing)
         return self._backend.run(plan, write=True)
 
     def renew_lease(self, thread_id: str, owner: str, seconds: float) -> bool:
@@ -395,11 +399,19 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self._ready()
         return self._backend.run(_leases.live(time.time()), write=False)
 
-    async def aacquire_lease(self, thread_id: str, owner: str, seconds: float) -> bool:
+    async def aacquire_lease(
+        self, thread_id: str, owner: str, seconds: float, *, replacing: str | None = None
+    ) -> bool:
         """Async `acquire_lease`."""
         await self._aready()
-        plan = _leases.acquire(self._backend.dialect, thread_id, owner, time.time(), seconds)
+        now = time.time()
+        plan = _leases.acquire(self._backend.dialect, thread_id, owner, now, seconds, replacing)
         return await self._backend.arun(plan, write=True)
+
+    async def alease_holder(self, thread_id: str) -> _leases.LeaseHolder | None:
+        """Async `lease_holder`."""
+        await self._aready()
+        return await self._backend.arun(_leases.holder(thread_id), write=False)
 
     async def arenew_lease(self, thread_id: str, owner: str, seconds: float) -> bool:
         """Async `renew_lease`."""

@@ -13,6 +13,7 @@ from orchestra.checkpoint import SQLCheckpointer
 from orchestra.cli.output import JsonOption, emit, fail
 from orchestra.cli.run import DbOption, database_url
 from orchestra.errors import OrchestraError
+from orchestra.lease import running
 from orchestra.loading import load_workflow
 from orchestra.runtime import thread_halts, thread_status
 
@@ -66,7 +67,7 @@ def _rows(saver: SQLCheckpointer) -> list[dict[str, Any]]:
             continue
         latest.setdefault(str(configurable["thread_id"]), found)
     apps: dict[str, Any] = {}
-    live = saver.live_leases()
+    live = running(saver)
     rows = []
     for thread_id, found in latest.items():
         spec = (found.metadata or {}).get("orchestra_graph")
