@@ -5,7 +5,7 @@ A workflow declares its `Limits` (`Workflow.with_limits`); a run may override an
 The engine checks them before every agent call that is about to execute, from the records
 already in the state (`orchestra.state.OrchestraState.usage`, `.visits`) plus the calls made
 so far in the running step. A breach stops the run in a `halted` state, which `resume`
-continues once the limit is raised (`orchestra.patterns._limits` does the checking).
+continues once the limit is raised.
 """
 
 from __future__ import annotations
@@ -113,11 +113,11 @@ class Limits:
     """
 
     max_visits: int | None = None
-    visits: Mapping[str, int] = field(default_factory=dict)
+    visits: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_steps: int | None = None
     max_tokens: int | None = None
     max_cost: float | None = None
-    prices: Mapping[str, Price] = field(default_factory=dict)
+    prices: Mapping[str, Price] = field(default_factory=dict, hash=False)
     deadline: timedelta | datetime | None = None
 
     def __post_init__(self) -> None:

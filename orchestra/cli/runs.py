@@ -36,8 +36,8 @@ def runs_command(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
         emit(True, {"runs": rows}, "")
         return
     table = Table(show_edge=False)
-    for column in ("thread", "graph", "status", "step", "updated", "goal"):
-        table.add_column(column, no_wrap=column != "goal")
+    for column in ("thread", "graph", "status", "step", "updated", "goal (or why halted)"):
+        table.add_column(column, no_wrap=column != "goal (or why halted)")
     colours = {
         "done": "green",
         "running": "cyan",
