@@ -68,8 +68,9 @@ class Workflow(Generic[StateT]):
     def with_limits(self, limits: Limits) -> Workflow[StateT]:
         """A copy of this workflow whose runs stop (`halted`) when they reach `limits`.
 
-        A run's own limits (`orchestra.run(..., limits=...)`) override these field by field.
-        Nested, a workflow's limits apply while it runs unless the run sets limits itself.
+        A run's own limits (`orchestra.runtime.run(..., limits=...)`) override these field
+        by field. Nested, a workflow's limits apply while it runs only when the enclosing run
+        has none (declared or given).
 
         Example:
             ```python
