@@ -12,13 +12,14 @@ Patterns: pipeline (with a function check and an agent check that sends work bac
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from orchestra import Agent, AgentResult, Check, Retry, Verdict, Workflow, pipeline
+from orchestra import Agent, AgentResult, Check, Limits, Retry, Verdict, Workflow, pipeline
 
 __all__ = ["GOAL", "MAX_WORDS", "MIN_WORDS", "Notes", "Outline", "build", "workflow"]
 
@@ -115,4 +116,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     )
 
 
-workflow = build()
+# A draft sent back by its gates may be rewritten, but not without end.
+LIMITS = Limits(max_visits=5, max_tokens=100_000, deadline=timedelta(minutes=15))
+workflow = build().with_limits(LIMITS)

@@ -10,17 +10,19 @@ Patterns: pipeline, fan_out (dynamic, mapped over a state field, merged by an ag
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from orchestra import Agent, OrchestraState, Workflow, fan_out, pipeline
+from orchestra import Agent, Limits, OrchestraState, Workflow, fan_out, pipeline
 
 __all__ = [
     "DATA_ROOM",
     "GOAL",
+    "LIMITS",
     "DiligenceState",
     "Finding",
     "Memo",
@@ -134,4 +136,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     return pipeline(scoper, review, name="diligence", state=DiligenceState)
 
 
-workflow = build()
+# One analyst call per source: bound the spend however many sources the scoper lists.
+LIMITS = Limits(max_steps=40, max_tokens=200_000, deadline=timedelta(minutes=20))
+workflow = build().with_limits(LIMITS)

@@ -15,6 +15,7 @@ import itertools
 import re
 import statistics
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -22,11 +23,12 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from orchestra import Agent, Workflow, pipeline, supervisor
+from orchestra import Agent, Limits, Workflow, pipeline, supervisor
 
 __all__ = [
     "COMPANIES",
     "GOAL",
+    "LIMITS",
     "TEAMS",
     "Company",
     "Recommendation",
@@ -242,4 +244,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     return pipeline(desk, report, name="finance")
 
 
-workflow = build()
+# Nested managers can keep delegating: no agent runs more than 10 times per goal.
+LIMITS = Limits(max_visits=10, max_steps=60, max_tokens=200_000, deadline=timedelta(minutes=20))
+workflow = build().with_limits(LIMITS)

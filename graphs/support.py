@@ -15,6 +15,7 @@ Patterns: pipeline (with a check escalated to a human), router, refine.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +27,7 @@ from orchestra import (
     AgentResult,
     Check,
     Escalate,
+    Limits,
     Verdict,
     Workflow,
     pipeline,
@@ -35,6 +37,7 @@ from orchestra import (
 
 __all__ = [
     "GOAL",
+    "LIMITS",
     "ORDERS",
     "REFUND_LIMIT_USD",
     "REFUND_WINDOW_DAYS",
@@ -212,4 +215,6 @@ def build(model: BaseChatModel | None = None) -> Workflow[Any]:
     )
 
 
-workflow = build()
+# A ticket is answered in minutes and a handful of calls; anything more needs a person.
+LIMITS = Limits(max_steps=20, max_tokens=60_000, deadline=timedelta(minutes=10))
+workflow = build().with_limits(LIMITS)

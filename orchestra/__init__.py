@@ -17,6 +17,7 @@ from orchestra.patterns import (
     validate,
     vote,
 )
+from orchestra.policy import Limits, Price
 from orchestra.recovery import RetryPolicy, is_transient
 from orchestra.rules import (
     Check,
@@ -43,7 +44,9 @@ __all__ = [
     "Escalate",
     "EscalateModel",
     "Fallback",
+    "Limits",
     "OrchestraState",
+    "Price",
     "Reroute",
     "Retry",
     "RetryPolicy",

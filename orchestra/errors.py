@@ -16,6 +16,7 @@ __all__ = [
     "OrchestraError",
     "RouteError",
     "StructuredOutputError",
+    "ThreadBusy",
     "ThreadExistsError",
     "ThreadNotFound",
     "ThreadUnfinished",
@@ -57,6 +58,10 @@ class ThreadNotFound(OrchestraError):
 
 class ThreadUnfinished(OrchestraError):
     """A new run was asked for on a thread that has started but not finished."""
+
+
+class ThreadBusy(OrchestraError):
+    """Another live process is running that thread (it holds the thread's lease)."""
 
 
 class ModelConfigError(OrchestraError):

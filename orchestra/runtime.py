@@ -7,6 +7,7 @@ returned and what it cost, while the checkpointer keeps the run resumable.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, Command, Interrupt, StateSnapshot
 
+from orchestra._guard import LIFTED_KEY, LIMITS_KEY, STARTED_KEY, halt_of
+from orchestra.checkpoint.saver import SQLCheckpointer
 from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
+from orchestra.lease import Lease, held
+from orchestra.policy import Limits
 from orchestra.state import AgentResult, Decision, Usage
 from orchestra.workflow import Workflow
 
@@ -30,14 +35,16 @@ __all__ = [
     "arun",
     "resume",
     "run",
+    "thread_halts",
     "thread_status",
 ]
 
 Durability = Literal["sync", "async", "exit"]
-Status = Literal["new", "done", "waiting", "failed", "interrupted"]
-"""Where a thread stands: not started; finished; waiting for a human answer; stopped by
-an error in a step; or stopped part-way (its process died, or it is still running
-elsewhere). All but done can be resumed."""
+Status = Literal["new", "done", "running", "waiting", "halted", "failed", "interrupted"]
+"""Where a thread stands: not started; finished; being run by a live process (it holds the
+thread's lease); waiting for a human answer; halted by a limit (`orchestra.policy`); stopped
+by an error in a step; or stopped part-way because its process died. All but done and
+running can be resumed."""
 Answer = str | dict[str, Any] | None
 _MODES: list[Any] = ["updates", "tasks"]
 
@@ -65,6 +72,8 @@ class RunOutcome:
     status: Status = "done"
     executed: bool = True
     """False when the thread had already finished and nothing ran (idempotent submission)."""
+    limits: Limits = field(default_factory=Limits)
+    """The limits the run ran under (the workflow's, with the run's overrides)."""
 
     @property
     def output(self) -> Any:
@@ -79,6 +88,16 @@ class RunOutcome:
     def usage(self) -> Usage:
         results: Iterable[AgentResult] = self.state.get("results", ())
         return Usage.total(r.usage for r in results if r.kind != "workflow")
+
+    @property
+    def halts(self) -> list[Decision]:
+        """Why the run halted: one `Decision(kind="limit")` per step a limit stopped."""
+        return [d for i in self.interrupts if (d := halt_of(i.value)) is not None]
+
+    @property
+    def questions(self) -> list[Interrupt]:
+        """The questions waiting for a human answer (the interrupts that are not halts)."""
+        return [i for i in self.interrupts if halt_of(i.value) is None]
 
 
 class _Reporter:
@@ -159,8 +178,10 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     durability: Durability = "sync",
     metadata: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+    lease_seconds: float | None = None,
 ) -> RunOutcome:
-    """Run `target` on a thread until it finishes or waits for a human.
+    """Run `target` on a thread until it finishes, waits for a human, or halts at a limit.
 
     Submitting is idempotent: a goal on a thread that has finished returns the stored
     result and runs nothing; on a thread that started but did not finish, it raises
@@ -178,22 +199,28 @@ def run(
         durability: When checkpoints are written; "sync" (before each next step) keeps a
             crashed run resumable from its last finished step.
         metadata: Stored with every checkpoint of the run (e.g. which graph it runs).
+        limits: Bounds on the run, overriding the workflow's own field by field; they are
+            stored with the thread, so a resume keeps them (`orchestra.policy.Limits`).
+        lease_seconds: How long the thread's lease lasts without a heartbeat (default
+            `$ORCHESTRA_LEASE_SECONDS`, else 15): after that a killed run shows as
+            interrupted. Only with a `SQLCheckpointer`.
 
     Returns:
-        The thread id, its status, the final state, and any pending human questions.
+        The thread id, its status, the final state, and any pending human questions or halts.
+
+    Raises:
+        ThreadUnfinished: the thread started earlier and has not finished (use `resume`).
+        ThreadBusy: another live process is running the thread.
     """
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
-    if isinstance(payload, dict):
-        known = app.get_state(config)
-        if _status(known) == "done":
-            return _outcome(known, config, executed=False)
-        _refuse_unfinished(known, config)
-    reporter = _Reporter(on_progress)
-    for chunk in app.stream(
-        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
-    ):
-        reporter.take(chunk)
-    return _outcome(app.get_state(config), config)
+    with Lease(app.checkpointer, _thread(config), lease_seconds):
+        if isinstance(payload, dict):
+            known = app.get_state(config)
+            if _status(known) == "done":
+                return _outcome(known, config, executed=False)
+            _refuse_unfinished(known, config)
+        _limit(app, config, limits, starting=isinstance(payload, dict))
+        return _stream(app, payload, config, on_progress, durability)
 
 
 async def arun(
@@ -206,20 +233,19 @@ async def arun(
     on_progress: Callable[[Progress], None] | None = None,
     durability: Durability = "sync",
     metadata: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+    lease_seconds: float | None = None,
 ) -> RunOutcome:
-    """Async twin of `run`."""
+    """Async twin of `run` (its lease is renewed by an asyncio task)."""
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
-    if isinstance(payload, dict):
-        known = await app.aget_state(config)
-        if _status(known) == "done":
-            return _outcome(known, config, executed=False)
-        _refuse_unfinished(known, config)
-    reporter = _Reporter(on_progress)
-    async for chunk in app.astream(
-        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
-    ):
-        reporter.take(chunk)
-    return _outcome(await app.aget_state(config), config)
+    async with Lease(app.checkpointer, _thread(config), lease_seconds):
+        if isinstance(payload, dict):
+            known = await app.aget_state(config)
+            if _status(known) == "done":
+                return _outcome(known, config, executed=False)
+            _refuse_unfinished(known, config)
+        _limit(app, config, limits, starting=isinstance(payload, dict))
+        return await _astream(app, payload, config, on_progress, durability)
 
 
 def resume(
@@ -230,8 +256,14 @@ def resume(
     checkpointer: Checkpointer = None,
     on_progress: Callable[[Progress], None] | None = None,
     durability: Durability = "sync",
+    limits: Limits | None = None,
+    lease_seconds: float | None = None,
 ) -> RunOutcome:
-    """Continue a thread that stopped: after a crash, or with the answer it waits for.
+    """Continue a thread that stopped: after a crash, a halt, or with the answer it waits for.
+
+    A halted thread goes on from the step a limit stopped, once `limits` raise that limit;
+    resumed without, it halts again at once (the outcome says which limit to raise). Calls
+    already made are replayed from the journal, not made again.
 
     Args:
         target: The workflow the thread runs (or its compiled graph).
@@ -241,18 +273,23 @@ def resume(
         checkpointer: Where the thread's checkpoints are.
         on_progress: As for `run`.
         durability: As for `run`.
+        limits: Limits overriding, field by field, those the thread ran under.
+        lease_seconds: As for `run`.
 
     Raises:
         ThreadNotFound: the thread has no checkpoint.
+        ThreadBusy: another live process is running the thread.
         OrchestraError: an answer is missing, not needed, or names an unknown question.
     """
     app, _, config = _prepare(target, None, None, thread_id, checkpointer, None)
-    known = app.get_state(config)
-    if _status(known) == "done":
-        return _outcome(known, config, executed=False)
-    payload = _continuation(known, config, answer)
-    return run(app, inputs=payload, thread_id=thread_id, on_progress=on_progress,
-               durability=durability, metadata=_carried(known))  # fmt: skip
+    with Lease(app.checkpointer, thread_id, lease_seconds):
+        known = app.get_state(config)
+        if _status(known) == "done":
+            return _outcome(known, config, executed=False)
+        payload = _continuation(known, config, answer)
+        _carry(known, config)
+        _limit(app, config, limits, starting=False)
+        return _stream(app, payload, config, on_progress, durability)
 
 
 async def aresume(
@@ -263,20 +300,63 @@ async def aresume(
     checkpointer: Checkpointer = None,
     on_progress: Callable[[Progress], None] | None = None,
     durability: Durability = "sync",
+    limits: Limits | None = None,
+    lease_seconds: float | None = None,
 ) -> RunOutcome:
     """Async twin of `resume`."""
     app, _, config = _prepare(target, None, None, thread_id, checkpointer, None)
-    known = await app.aget_state(config)
-    if _status(known) == "done":
-        return _outcome(known, config, executed=False)
-    payload = _continuation(known, config, answer)
-    return await arun(app, inputs=payload, thread_id=thread_id, on_progress=on_progress,
-                      durability=durability, metadata=_carried(known))  # fmt: skip
+    async with Lease(app.checkpointer, thread_id, lease_seconds):
+        known = await app.aget_state(config)
+        if _status(known) == "done":
+            return _outcome(known, config, executed=False)
+        payload = _continuation(known, config, answer)
+        _carry(known, config)
+        _limit(app, config, limits, starting=False)
+        return await _astream(app, payload, config, on_progress, durability)
+
+
+def _stream(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    payload: Any,
+    config: RunnableConfig,
+    on_progress: Callable[[Progress], None] | None,
+    durability: Durability,
+) -> RunOutcome:
+    reporter = _Reporter(on_progress)
+    for chunk in app.stream(
+        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
+    ):
+        reporter.take(chunk)
+    return _outcome(app.get_state(config), config)
+
+
+async def _astream(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    payload: Any,
+    config: RunnableConfig,
+    on_progress: Callable[[Progress], None] | None,
+    durability: Durability,
+) -> RunOutcome:
+    reporter = _Reporter(on_progress)
+    async for chunk in app.astream(
+        payload, config, stream_mode=_MODES, subgraphs=True, durability=durability
+    ):
+        reporter.take(chunk)
+    return _outcome(await app.aget_state(config), config)
 
 
 def thread_status(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> Status:
     """Where `thread_id` stands in `app`'s checkpointer (see `Status`)."""
+    saver = app.checkpointer
+    if isinstance(saver, SQLCheckpointer) and held(saver.lease_holder(thread_id)):
+        return "running"
     return _status(app.get_state({"configurable": {"thread_id": thread_id}}))
+
+
+def thread_halts(app: CompiledStateGraph[Any, Any, Any, Any], thread_id: str) -> list[Decision]:
+    """Why `thread_id` is halted: the `Decision(kind="limit")` of each step a limit stopped."""
+    snapshot = app.get_state({"configurable": {"thread_id": thread_id}})
+    return [d for i in snapshot.interrupts if (d := halt_of(i.value)) is not None]
 
 
 def _carried(snapshot: StateSnapshot) -> dict[str, Any]:
@@ -284,9 +364,41 @@ def _carried(snapshot: StateSnapshot) -> dict[str, Any]:
     return {k: v for k, v in (snapshot.metadata or {}).items() if k.startswith("orchestra_")}
 
 
+def _carry(snapshot: StateSnapshot, config: RunnableConfig) -> None:
+    """Continue the thread's metadata, and tell its halted steps their halts are lifted.
+
+    A halted step that now goes on records its halt in the state then (until then, the halt
+    is the step's pending interrupt).
+    """
+    config["metadata"] = {**_carried(snapshot), **config.get("metadata", {})}
+    halts = [d for i in snapshot.interrupts if (d := halt_of(i.value)) is not None]
+    if halts:
+        config["configurable"][LIFTED_KEY] = tuple(halts)
+
+
+def _limit(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    config: RunnableConfig,
+    limits: Limits | None,
+    *,
+    starting: bool,
+) -> None:
+    """Put the run's limits (the thread's or workflow's, with `limits` over them) and, for a
+    new run, its start time in the config metadata, which every checkpoint stores."""
+    metadata = config.setdefault("metadata", {})
+    declared = metadata.get(LIMITS_KEY) or (app.config or {}).get("metadata", {}).get(LIMITS_KEY)
+    effective = Limits.from_json(declared).merged(limits)
+    if not effective.empty:
+        metadata[LIMITS_KEY] = effective.to_json()
+    if starting:
+        metadata.setdefault(STARTED_KEY, time.time())
+
+
 def _status(snapshot: StateSnapshot) -> Status:
     if snapshot.metadata is None:
         return "new"
+    if any(halt_of(i.value) is not None for i in snapshot.interrupts):
+        return "halted"
     if snapshot.interrupts:
         return "waiting"
     if any(task.error is not None for task in snapshot.tasks):
@@ -318,8 +430,11 @@ def _continuation(snapshot: StateSnapshot, config: RunnableConfig, answer: Answe
     status = _status(snapshot)
     if status == "new":
         raise ThreadNotFound(f"no thread {thread!r} in this database: check the id and --db.")
-    pending = list(snapshot.interrupts)
-    if status != "waiting":
+    pending = [i for i in snapshot.interrupts if halt_of(i.value) is None]
+    if status == "halted" and (answer is None or not pending):
+        # Its halted steps run again and check the limits afresh; questions stay pending.
+        return _continuation_without_answer(thread, answer)
+    if status not in ("waiting", "halted"):
         if answer is not None:
             raise OrchestraError(
                 f"thread {thread!r} is not waiting for an answer: resume it without --answer."
@@ -345,15 +460,26 @@ def _continuation(snapshot: StateSnapshot, config: RunnableConfig, answer: Answe
             f"thread {thread!r} waits on {len(pending)} questions: answer each by id "
             f"({', '.join(i.id for i in pending)}), e.g. --answer ID=TEXT."
         )
-    return Command(resume=answer)
+    # Beside a halt, the answer must name its question: a bare one would go to both.
+    return Command(resume={pending[0].id: answer} if status == "halted" else answer)
+
+
+def _continuation_without_answer(thread: str, answer: Answer) -> None:
+    if answer is not None:
+        raise OrchestraError(
+            f"thread {thread!r} is halted by a limit, not waiting for an answer: resume it "
+            "without --answer, raising the limit (`orchestra runs` shows which)."
+        )
 
 
 def _outcome(snapshot: StateSnapshot, config: RunnableConfig, executed: bool = True) -> RunOutcome:
     values = snapshot.values if isinstance(snapshot.values, dict) else {}
+    limits = (snapshot.metadata or {}).get(LIMITS_KEY)
     return RunOutcome(
         thread_id=_thread(config),
         state=dict(values),
         interrupts=list(snapshot.interrupts),
         status=_status(snapshot),
         executed=executed,
+        limits=Limits.from_json(limits if isinstance(limits, str) else None),
     )

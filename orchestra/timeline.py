@@ -11,11 +11,15 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from orchestra._guard import halt_of
 from orchestra.checkpoint.allowlist import state_allowlist
 from orchestra.errors import ThreadNotFound
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 
 __all__ = ["ThreadNotFound", "Timeline", "read_timeline"]
+
+_INTERRUPT = "__interrupt__"
+"""The channel of LangGraph's pending interrupts (its constant is private)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,11 @@ def read_timeline(saver: BaseCheckpointSaver[Any], thread_id: str) -> Timeline:
     values = found.checkpoint["channel_values"]
     results = [_typed(AgentResult, r) for r in values.get("results", [])]
     decisions = [_typed(Decision, d) for d in values.get("decisions", [])]
+    # A halted step's decision is its pending interrupt until the run goes on.
+    for _, channel, value in found.pending_writes or ():
+        if channel == _INTERRUPT and isinstance(value, list | tuple):
+            halts = (halt_of(getattr(i, "value", None)) for i in value)
+            decisions.extend(d for d in halts if d is not None)
     entries = sorted([*results, *decisions], key=_when)
     return Timeline(
         thread_id=thread_id,

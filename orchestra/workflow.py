@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 from langgraph.graph import StateGraph
 from langgraph.types import Checkpointer
 
+from orchestra._guard import LIMITS_KEY
 from orchestra.agents import Agent, check_name
+from orchestra.policy import Limits
 from orchestra.state import OrchestraState
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ class Workflow(Generic[StateT]):
         build: Adds the nodes and edges to a fresh `StateGraph`.
         nodes: The names of the nodes the pattern adds itself (gates, merges, tallies).
         description: What it is for, shown to a supervisor choosing among workers.
+        limits: Bounds on every run of it (visits, steps, tokens, cost, deadline); see
+            `with_limits`.
     """
 
     def __init__(
@@ -47,6 +51,7 @@ class Workflow(Generic[StateT]):
         build: Callable[[StateGraph[StateT, Any, StateT, StateT]], None],
         nodes: Sequence[str] = (),
         description: str = "",
+        limits: Limits | None = None,
     ) -> None:
         self.name = check_name(name, "Workflow")
         self.pattern = pattern
@@ -54,10 +59,28 @@ class Workflow(Generic[StateT]):
         self.members = tuple(members)
         self.nodes = tuple(nodes)
         self.description = description or f"a {pattern} of {', '.join(m.name for m in members)}"
+        self.limits = limits
         self._build = build
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, pattern={self.pattern!r})"
+
+    def with_limits(self, limits: Limits) -> Workflow[StateT]:
+        """A copy of this workflow whose runs stop (`halted`) when they reach `limits`.
+
+        A run's own limits (`orchestra.runtime.run(..., limits=...)`) override these field
+        by field. Nested, a workflow's limits apply while it runs only when the enclosing run
+        has none (declared or given).
+
+        Example:
+            ```python
+            flow = supervisor([writer], manager=lead).with_limits(Limits(max_visits=3))
+            ```
+        """
+        twin = Workflow.__new__(Workflow)
+        twin.__dict__.update(self.__dict__)
+        twin.limits = limits
+        return twin
 
     def graph(self) -> StateGraph[StateT, Any, StateT, StateT]:
         """A fresh, uncompiled `StateGraph` for this workflow."""
@@ -79,7 +102,11 @@ class Workflow(Generic[StateT]):
 
         kwargs.setdefault("name", self.name)
         checkpointer = with_state_allowlist(checkpointer, self.states())
-        return self.graph().compile(checkpointer=checkpointer, **kwargs)
+        app = self.graph().compile(checkpointer=checkpointer, **kwargs)
+        if self.limits is not None:
+            # Config metadata reaches every node, and every checkpoint stores it.
+            app = app.with_config(metadata={LIMITS_KEY: self.limits.to_json()})
+        return app
 
     def node_names(self) -> list[str]:
         """Every node name in this workflow's tree: its own, its members', theirs..."""

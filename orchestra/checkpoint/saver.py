@@ -23,7 +23,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy import Engine, Row
 
-from orchestra.checkpoint import _journal, _plans
+from orchestra.checkpoint import _journal, _leases, _plans
 from orchestra.checkpoint._backend import (
     Backend,
     Batch,
@@ -381,6 +381,64 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         await self._aready()
         plan = _journal.write_journal(self._backend.dialect, thread_id, checkpoint_ns, entry)
         await self._backend.arun(plan, write=True)
+
+    # -- leases (orchestra.lease) -------------------------------------------------
+
+    def acquire_lease(
+        self, thread_id: str, owner: str, seconds: float, *, replacing: str | None = None
+    ) -> bool:
+        """Take the thread's lease for `seconds` unless another owner holds a live one
+        (`replacing` names a holder known to be dead, whose lease may be taken)."""
+        self._ready()
+        now = time.time()
+        plan = _leases.acquire(self._backend.dialect, thread_id, owner, now, seconds, replacing)
+        return self._backend.run(plan, write=True)
+
+    def renew_lease(self, thread_id: str, owner: str, seconds: float) -> bool:
+        """Extend `owner`'s lease by `seconds` from now; False if it is not theirs any more."""
+        self._ready()
+        plan = _leases.renew(thread_id, owner, time.time(), seconds)
+        return self._backend.run(plan, write=True)
+
+    def release_lease(self, thread_id: str, owner: str) -> None:
+        """Give up `owner`'s lease on the thread."""
+        self._ready()
+        self._backend.run(_leases.release(thread_id, owner), write=True)
+
+    def lease_holder(self, thread_id: str) -> _leases.LeaseHolder | None:
+        """The thread's lease (live or expired), if one was taken and not released."""
+        self._ready()
+        return self._backend.run(_leases.holder(thread_id), write=False)
+
+    def live_leases(self) -> dict[str, _leases.LeaseHolder]:
+        """Every thread whose lease has not expired: the threads a live process is running."""
+        self._ready()
+        return self._backend.run(_leases.live(time.time()), write=False)
+
+    async def aacquire_lease(
+        self, thread_id: str, owner: str, seconds: float, *, replacing: str | None = None
+    ) -> bool:
+        """Async `acquire_lease`."""
+        await self._aready()
+        now = time.time()
+        plan = _leases.acquire(self._backend.dialect, thread_id, owner, now, seconds, replacing)
+        return await self._backend.arun(plan, write=True)
+
+    async def alease_holder(self, thread_id: str) -> _leases.LeaseHolder | None:
+        """Async `lease_holder`."""
+        await self._aready()
+        return await self._backend.arun(_leases.holder(thread_id), write=False)
+
+    async def arenew_lease(self, thread_id: str, owner: str, seconds: float) -> bool:
+        """Async `renew_lease`."""
+        await self._aready()
+        plan = _leases.renew(thread_id, owner, time.time(), seconds)
+        return await self._backend.arun(plan, write=True)
+
+    async def arelease_lease(self, thread_id: str, owner: str) -> None:
+        """Async `release_lease`."""
+        await self._aready()
+        await self._backend.arun(_leases.release(thread_id, owner), write=True)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) made by these runs."""

@@ -27,6 +27,7 @@ __all__ = [
     "blobs",
     "checkpoints",
     "journal",
+    "leases",
     "schema_versions",
     "tables",
     "writes",
@@ -117,6 +118,17 @@ journal = Table(
     sqlite_with_rowid=False,
 )
 
+# Leases (`orchestra.lease`): a process running a thread holds its row and renews it every
+# few seconds; a row whose time ran out belongs to a process that died. One row per thread.
+leases = Table(
+    "orchestra_leases",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("renewed_at", Float, nullable=False),
+)
+
 _by_run = Index("ix_orchestra_checkpoints_run_id", checkpoints.c.run_id)
 
 MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
@@ -128,6 +140,7 @@ MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
         CreateIndex(_by_run, if_not_exists=True),
     ),
     (CreateTable(journal, if_not_exists=True),),
+    (CreateTable(leases, if_not_exists=True),),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS) - 1

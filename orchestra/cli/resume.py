@@ -7,6 +7,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.cli.limits import (
+    DeadlineOption,
+    MaxCostOption,
+    MaxStepsOption,
+    MaxTokensOption,
+    MaxVisitsOption,
+    limits_from_options,
+)
 from orchestra.cli.output import JsonOption, fail
 from orchestra.cli.run import DbOption, Narrator, database_url, report
 from orchestra.errors import OrchestraError
@@ -44,12 +52,21 @@ def resume_command(
     ),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
+    max_visits: list[str] = MaxVisitsOption,
+    max_steps: int | None = MaxStepsOption,
+    max_tokens: int | None = MaxTokensOption,
+    max_cost: float | None = MaxCostOption,
+    deadline: str | None = DeadlineOption,
 ) -> None:
-    """Continue a run that crashed, stopped, or waits for a human answer."""
+    """Continue a run that crashed, halted at a limit, or waits for a human answer.
+
+    The limits options override, one by one, those the run had (raise the one it halted at).
+    """
     console = Console(stderr=True, highlight=False)
     url = database_url(db)
     narrator = Narrator(console)
     try:
+        limits = limits_from_options(max_visits, max_steps, max_tokens, max_cost, deadline)
         with SQLCheckpointer(url) as saver:
             spec = graph or read_timeline(saver, thread).metadata.get("orchestra_graph")
             if not spec:
@@ -66,6 +83,7 @@ def resume_command(
                     answer=parse_answers(answer),
                     checkpointer=saver,
                     on_progress=None if as_json else narrator,
+                    limits=limits,
                 )
     except OrchestraError as error:
         fail(as_json, error)

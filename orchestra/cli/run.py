@@ -12,6 +12,14 @@ from rich.markup import escape
 
 from orchestra.agents import render
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.cli.limits import (
+    DeadlineOption,
+    MaxCostOption,
+    MaxStepsOption,
+    MaxTokensOption,
+    MaxVisitsOption,
+    limits_from_options,
+)
 from orchestra.cli.output import JsonOption, emit, fail
 from orchestra.errors import OrchestraError
 from orchestra.loading import load_workflow
@@ -74,14 +82,24 @@ def run_command(
     thread: str | None = typer.Option(None, "--thread", help="Thread id (default: a new one)."),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
+    max_visits: list[str] = MaxVisitsOption,
+    max_steps: int | None = MaxStepsOption,
+    max_tokens: int | None = MaxTokensOption,
+    max_cost: float | None = MaxCostOption,
+    deadline: str | None = DeadlineOption,
 ) -> None:
-    """Run a workflow on a durable thread, showing each agent's work as it finishes."""
+    """Run a workflow on a durable thread, showing each agent's work as it finishes.
+
+    A limit (--max-visits, --max-steps, --max-tokens, --max-cost, --deadline) stops the run
+    as halted; `orchestra resume` with the limit raised continues it.
+    """
     console = Console(stderr=True, highlight=False)
     try:
         workflow, module = load_workflow(graph)
         goal = goal or getattr(module, "GOAL", None)
         if not goal:
             raise OrchestraError(f"{graph} has no GOAL: pass --goal 'what the team should do'.")
+        limits = limits_from_options(max_visits, max_steps, max_tokens, max_cost, deadline)
         thread_id = thread or f"run-{uuid.uuid4().hex[:8]}"
         url = database_url(db)
         narrator = Narrator(console)
@@ -99,6 +117,7 @@ def run_command(
                 checkpointer=checkpointer,
                 on_progress=None if as_json else narrator,
                 metadata={"orchestra_graph": graph},
+                limits=limits,
             )
     except OrchestraError as error:
         fail(as_json, error)
@@ -112,6 +131,9 @@ def run_command(
         )
 
 
+_HALT_FIELDS = ("limit", "used", "allowed", "option")
+
+
 def report(outcome: RunOutcome, url: str, as_json: bool) -> None:
     """Print how a run ended: its answer, or the questions it waits on."""
     usage = outcome.usage
@@ -121,10 +143,18 @@ def report(outcome: RunOutcome, url: str, as_json: bool) -> None:
         "executed": outcome.executed,
         "output": outcome.output,
         "usage": usage.model_dump(),
-        "questions": [{"id": i.id, "value": i.value} for i in outcome.interrupts],
+        "questions": [{"id": i.id, "value": i.value} for i in outcome.questions],
+        "halts": [
+            {"agent": d.at, "reason": d.reason, **{k: d.detail.get(k) for k in _HALT_FIELDS}}
+            for d in outcome.halts
+        ],
+        "limits": outcome.limits.describe(),
         "db": url,
     }
-    if outcome.waiting:
+    if outcome.status == "halted":
+        reasons = "\n".join(f"  ! {escape(d.at)}: {escape(d.reason)}" for d in outcome.halts)
+        text = f"[red]halted[/] by a limit on thread {outcome.thread_id}:\n{reasons}"
+    elif outcome.waiting:
         questions = "\n".join(f"  ? {escape(render(i.value))}" for i in outcome.interrupts)
         text = (
             f"[yellow]waiting[/] for a human answer on thread {outcome.thread_id}:\n{questions}"

@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import StateGraph
 
+from orchestra._guard import Guard
 from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
@@ -75,7 +76,8 @@ Step = Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]
 
 
 def step_node(name: str, step: Step) -> RunnableCallable:
-    """A node running `step`, sync or async, its calls journaled (`orchestra.journal`)."""
+    """A node running `step`, sync or async, its calls journaled (`orchestra.journal`) and
+    checked against the run's limits (`orchestra.policy`)."""
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
         with journaling(config):
@@ -83,17 +85,20 @@ def step_node(name: str, step: Step) -> RunnableCallable:
 
     def drive(state: Any, config: RunnableConfig) -> dict[str, Any]:
         steps = step(state)
+        guard = Guard(state, config)
         try:
             ask = next(steps)
             while True:
+                guard.before(ask.agent.name)
                 try:
                     call = ask.agent.invoke(state, config, context=ask.context, kind=ask.kind)
                 except OrchestraError as error:
+                    guard.failed(ask.agent.name, error)
                     ask = steps.throw(error)
                 else:
-                    ask = steps.send(call)
+                    ask = steps.send(guard.after(call))
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return guard.finish(done.value)
 
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
         with journaling(config):
@@ -101,19 +106,22 @@ def step_node(name: str, step: Step) -> RunnableCallable:
 
     async def adrive(state: Any, config: RunnableConfig) -> dict[str, Any]:
         steps = step(state)
+        guard = Guard(state, config)
         try:
             ask = next(steps)
             while True:
+                guard.before(ask.agent.name)
                 try:
                     call = await ask.agent.ainvoke(
                         state, config, context=ask.context, kind=ask.kind
                     )
                 except OrchestraError as error:
+                    guard.failed(ask.agent.name, error)
                     ask = steps.throw(error)
                 else:
-                    ask = steps.send(call)
+                    ask = steps.send(guard.after(call))
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return guard.finish(done.value)
 
     return RunnableCallable(run, arun, name=name, trace=False)
 
