@@ -33,6 +33,8 @@ from orchestra.checkpoint._backend import (
 )
 from orchestra.checkpoint._rows import LargeValues, RowCodec, next_version, validate_filter
 from orchestra.checkpoint._statements import Statements
+from orchestra.checkpoint.allowlist import state_allowlist
+from orchestra.state import OrchestraState
 
 __all__ = ["DEFAULT_URL", "RetentionResult", "SQLCheckpointer"]
 
@@ -91,7 +93,10 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             transaction mode.
         serde: serializer to use instead of the strict default.
         allowed_msgpack_modules: extra `(module, name)` types the default
-            serializer may rebuild (LangGraph adds a graph's state types itself).
+            serializer may rebuild. Orchestra's own records (`AgentResult`,
+            `Decision`, ...) are always allowed, so a saver opened without a
+            workflow (`orchestra runs`, `show`) reads them back as themselves;
+            a compiled workflow adds its state's types.
 
     Raises:
         InvalidDatabaseURLError: the URL is not a SQLite file or PostgreSQL database.
@@ -122,8 +127,10 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             serde=serde
             or JsonPlusSerializer(
                 pickle_fallback=False,
-                # None means strict: only LangGraph's safe types plus these.
-                allowed_msgpack_modules=tuple(allowed_msgpack_modules) or None,
+                # Strict: only LangGraph's safe types plus these.
+                allowed_msgpack_modules=tuple(
+                    sorted({*state_allowlist([OrchestraState]), *allowed_msgpack_modules})
+                ),
             )
         )
         self._backend: Backend = open_backend(

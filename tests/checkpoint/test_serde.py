@@ -63,3 +63,22 @@ def test_with_langgraph_strict_mode_on_a_graph_allow_lists_its_own_state_types(
 
     child("run")
     assert child("read") == "Draft a!"
+
+
+def test_a_saver_opened_without_a_workflow_reads_orchestras_records_back(db_url: str) -> None:
+    # `orchestra runs` and `show` open the database with no workflow at hand.
+    from orchestra import Agent, AgentResult, Decision, router
+    from orchestra.models import ScriptedModel
+
+    model = ScriptedModel(replies=[{"label": "billing", "reason": "money"}, "Refunded."])
+    billing = Agent("billing", "Refund.", model=model)
+    flow = router(Agent("desk", "Route.", model=model), routes={"billing": billing})
+    with SQLCheckpointer(db_url) as saver:
+        flow.compile(checkpointer=saver).invoke({"goal": "refund"}, CONFIG)
+    with SQLCheckpointer(db_url) as reader:
+        (thread,) = reader.list_threads()
+        values = thread.checkpoint["channel_values"]
+    assert values["results"]
+    assert all(isinstance(r, AgentResult) for r in values["results"])
+    assert values["decisions"]
+    assert all(isinstance(d, Decision) for d in values["decisions"])
