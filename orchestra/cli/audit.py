@@ -58,16 +58,17 @@ def show_command(
         emit(True, {"thread_id": thread, "entries": [e.as_dict() for e in trail]}, "")
         return
     table = Table(show_edge=False, expand=False)
-    for column in ("seq", "time", "kind", "node", "what", "hash"):
-        table.add_column(column, no_wrap=column != "what")
+    for column in ("seq", "time", "node", "what", "hash"):
+        table.add_column(
+            column, no_wrap=column != "what", min_width=24 if column == "what" else None
+        )
     for entry in trail:
         table.add_row(
             str(entry.seq),
             _time(entry.recorded_at),
-            f"{entry.kind} ({escape(entry.record_kind)})",
             escape(entry.node),
             escape(_what(entry)),
-            entry.hash[:12],
+            entry.hash[:8],
         )
     Console(highlight=False).print(table)
 
@@ -89,11 +90,19 @@ def _verdict(report: AuditReport) -> str:
 
 def _what(entry: AuditEntry) -> str:
     if entry.kind == "result":
-        return f"in {str(entry.input_digest)[:12]}  out {str(entry.output_digest)[:12]}"
+        return (
+            f"{entry.record_kind} call: in {str(entry.input_digest)[:8]}, "
+            f"out {str(entry.output_digest)[:8]}"
+        )
     if entry.kind == "interrupt":
-        return f"asked: {entry.details.get('question')}"
+        question = entry.details.get("question")
+        if isinstance(question, dict):
+            question = question.get("question", question)
+        return f"asked a human: {question}"
+    if entry.kind == "answer":
+        return f"human answered: {entry.details.get('answer')}"
     reason = f": {entry.reason}" if entry.reason else ""
-    return f"→ {entry.choice}{reason}"
+    return f"{entry.record_kind} → {entry.choice}{reason}"
 
 
 def _time(seconds: float) -> str:
