@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,22 @@ from tests.cli.test_resume import PANEL
 from tests.cli.test_run_show_draw import orchestra
 
 
-@pytest.fixture
-def answered(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def answered_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project whose thread `r1` ran a tied panel and got a human's answer."""
-    (tmp_path / "panel.py").write_text(PANEL)
-    db = f"sqlite:///{tmp_path / 'runs.db'}"
-    assert orchestra("run", "panel.py", "--thread", "r1", "--db", db, cwd=tmp_path).returncode == 0
-    resumed = orchestra("resume", "r1", "--answer", "no", "--db", db, cwd=tmp_path)
+    project = tmp_path_factory.mktemp("audited")
+    (project / "panel.py").write_text(PANEL)
+    db = f"sqlite:///{project / 'runs.db'}"
+    assert orchestra("run", "panel.py", "--thread", "r1", "--db", db, cwd=project).returncode == 0
+    resumed = orchestra("resume", "r1", "--answer", "no", "--db", db, cwd=project)
     assert resumed.returncode == 0, resumed.stderr
-    return tmp_path
+    return project
+
+
+@pytest.fixture
+def answered(answered_once: Path, tmp_path: Path) -> Path:
+    """A copy of that project, for a test to tamper with."""
+    return Path(shutil.copytree(answered_once, tmp_path / "project"))
 
 
 def audit(project: Path, *args: str) -> tuple[int, dict[str, Any]]:
