@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import NamedTuple
 
-from orchestra.audit.entry import AuditEntry, canonical_json
+from orchestra.audit.entry import AuditEntry, canonical_json, fields_of
 
 __all__ = ["GENESIS", "ChainHead", "entry_hash", "link"]
 
@@ -17,7 +17,7 @@ GENESIS = "0" * 64
 
 def entry_hash(entry: AuditEntry) -> str:
     """SHA-256 (hex) of the canonical JSON of every field of `entry` but `hash` itself."""
-    body = asdict(entry)
+    body = fields_of(entry)
     del body["hash"]
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 

@@ -146,9 +146,8 @@ audit = Table(
     sqlite_with_rowid=False,
 )
 
-# The newest entry of each thread's chain. Appends lock this row, which serialises
-# them per thread on PostgreSQL, and `verify` compares it with the last entry, so
-# entries cut off the end of a chain are noticed too.
+# The newest entry of each thread's chain: appends extend it, and `verify` compares
+# it with the last entry, so entries cut off the end of a chain are noticed too.
 audit_heads = Table(
     "orchestra_audit_heads",
     tables,
