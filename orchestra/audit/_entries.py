@@ -28,6 +28,7 @@ AUDITED_CHANNELS = frozenset({"results", "decisions", INTERRUPT, RESUME})
 # task that consumes that answer writes it again under its own id, which is what counts.
 _NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 _PULL = "~__pregel_pull, "
+_NESTED_INPUT = _PULL + "__start__"
 
 _R = TypeVar("_R", AgentResult, Decision)
 
@@ -42,9 +43,14 @@ def drafts(
     if not any(channel in AUDITED_CHANNELS for channel, _ in writes):
         return []
     configurable = config["configurable"]
+    checkpoint_ns = str(configurable.get("checkpoint_ns", ""))
+    if checkpoint_ns and task_path == _NESTED_INPUT:
+        # A nested workflow's input is its parent's state: its records were audited
+        # when they were made (or, in a fork, belong to the original thread's trail).
+        return []
     where = _Where(
         thread_id=str(configurable["thread_id"]),
-        checkpoint_ns=str(configurable.get("checkpoint_ns", "")),
+        checkpoint_ns=checkpoint_ns,
         checkpoint_id=str(configurable.get("checkpoint_id", "")),
         task_id=task_id,
         node=task_path[len(_PULL) :] if task_path.startswith(_PULL) else "",

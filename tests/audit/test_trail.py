@@ -13,6 +13,7 @@ from langgraph.types import Command
 from orchestra import Agent, Decision, fan_out
 from orchestra.audit import aentries, averify, digest, entries, verify
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.fork import fork_thread, history
 from tests.audit.conftest import review_desk
 
 THREAD = "pr-7"
@@ -190,3 +191,25 @@ def test_deleting_a_thread_deletes_its_audit_but_pruning_keeps_it(
 
     assert verify(saver, "kept").entries == 9
     assert saver.read_audit("gone") == ([], None)
+
+
+def test_a_fork_starts_its_own_chain_and_leaves_the_original_alone(
+    saver: SQLCheckpointer,
+) -> None:
+    answered_review(saver)
+    original = entries(saver, THREAD)
+    # Step 1 is the checkpoint after triage routed the change, before the panel met.
+    routed = next(c for c in history(saver, THREAD) if c["step"] == 1)
+
+    fork = fork_thread(saver, THREAD, routed["checkpoint_id"], "pr-7-again")
+    app = review_desk().compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": fork}}
+    app.invoke(None, config)
+    app.invoke(Command(resume="approve"), config)
+
+    forked = entries(saver, fork)
+    assert [e.seq for e in forked] == list(range(1, len(forked) + 1))
+    assert "triage" not in {e.node for e in forked}  # routed before the fork
+    assert next(e for e in forked if e.kind == "answer").choice == "approve"
+    assert verify(saver, fork).ok
+    assert entries(saver, THREAD) == original
