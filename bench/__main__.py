@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import checkpointer, crash_repeats, load, local_model, patterns
+from bench import audit, checkpointer, crash_repeats, load, local_model, patterns
 
 
 def main() -> None:
@@ -14,6 +14,8 @@ def main() -> None:
     local_model.main()
     print("== checkpointer (orchestra / LangGraph's savers)")
     checkpointer.main()
+    print("== the audit trail's cost per durable step (ms)")
+    audit.main()
     print("== calls repeated after a crash (plain LangGraph / orchestra's journal)")
     crash_repeats.main()
     print("== under load (orchestra / plain LangGraph)")

@@ -23,7 +23,10 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy import Engine, Row
 
-from orchestra.checkpoint import _journal, _leases, _plans
+from orchestra.audit import _entries as _audit_entries
+from orchestra.audit.chain import ChainHead
+from orchestra.audit.entry import AuditEntry
+from orchestra.checkpoint import _audit, _journal, _leases, _plans
 from orchestra.checkpoint._backend import (
     Backend,
     Batch,
@@ -348,15 +351,26 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        """Store a task's pending writes; a retry of the same task is a no-op."""
+        """Store a task's pending writes, and append its records to the thread's audit trail.
+
+        A retry of the same task is a no-op. The audit entries are written in the same
+        transaction as the writes; a step that records nothing skips the audit entirely.
+        """
         self._ready()
         if writes:
-            self._backend.insert(self._put_writes_batches(config, writes, task_id, task_path))
+            batches = self._put_writes_batches(config, writes, task_id, task_path)
+            trail = _audit_entries.drafts(config, writes, task_id, task_path)
+            if trail:
+                plan = _audit.append(self._backend.dialect, batches, trail)
+                self._backend.run(plan, write=True)
+            else:
+                self._backend.insert(batches)
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every checkpoint, blob and write of a thread, and its journal, atomically."""
+        """Delete every checkpoint, blob and write of a thread, its journal and its audit trail."""
         self._ready()
         self._backend.run(_plans.delete_threads(self._sql, [thread_id]), write=True)
+        self._backend.run(_audit.delete_audit([thread_id]), write=True)
 
     # -- journal (orchestra.journal) ------------------------------------------
 
@@ -446,6 +460,18 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         """Async `release_lease`."""
         await self._aready()
         await self._backend.arun(_leases.release(thread_id, owner), write=True)
+
+    # -- audit trail (orchestra.audit) -----------------------------------------
+
+    def read_audit(self, thread_id: str) -> tuple[Sequence[AuditEntry], ChainHead | None]:
+        """A thread's audit entries in chain order, and its chain head (None: never audited)."""
+        self._ready()
+        return self._backend.run(_audit.read_audit(thread_id), write=False)
+
+    async def aread_audit(self, thread_id: str) -> tuple[Sequence[AuditEntry], ChainHead | None]:
+        """Async `read_audit`."""
+        await self._aready()
+        return await self._backend.arun(_audit.read_audit(thread_id), write=False)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) made by these runs."""
@@ -567,14 +593,19 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         """Async `put_writes`."""
         await self._aready()
         if writes:
-            await self._backend.ainsert(
-                self._put_writes_batches(config, writes, task_id, task_path)
-            )
+            batches = self._put_writes_batches(config, writes, task_id, task_path)
+            trail = _audit_entries.drafts(config, writes, task_id, task_path)
+            if trail:
+                plan = _audit.append(self._backend.dialect, batches, trail)
+                await self._backend.arun(plan, write=True)
+            else:
+                await self._backend.ainsert(batches)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async `delete_thread`."""
         await self._aready()
         await self._backend.arun(_plans.delete_threads(self._sql, [thread_id]), write=True)
+        await self._backend.arun(_audit.delete_audit([thread_id]), write=True)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async `delete_for_runs`."""

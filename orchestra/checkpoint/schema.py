@@ -24,6 +24,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "audit",
+    "audit_heads",
     "blobs",
     "checkpoints",
     "journal",
@@ -129,7 +131,48 @@ leases = Table(
     Column("renewed_at", Float, nullable=False),
 )
 
+# The audit trail (`orchestra.audit`): one row per recorded fact of a run (an agent's
+# call, a decision, an escalation, a human answer), hash-chained per thread in `seq`
+# order. Every column but `hash` is covered by `hash`, so an edit made in SQL shows.
+audit = Table(
+    "orchestra_audit",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("record_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("record_kind", Text, nullable=False),
+    Column("node", Text, nullable=False),
+    Column("checkpoint_ns", Text, nullable=False),
+    Column("checkpoint_id", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("input_digest", Text, nullable=True),
+    Column("output_digest", Text, nullable=True),
+    Column("choice", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    # Canonical JSON text, not a JSON column: the hash covers these exact bytes.
+    Column("detail", Text, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The newest entry of each thread's chain: appends extend it, and `verify` compares
+# it with the last entry, so entries cut off the end of a chain are noticed too.
+audit_heads = Table(
+    "orchestra_audit_heads",
+    tables,
+    Column("thread_id", Text, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", Text, nullable=False),
+)
+
 _by_run = Index("ix_orchestra_checkpoints_run_id", checkpoints.c.run_id)
+# A record is audited once per thread, however often LangGraph re-delivers it.
+_audit_record = Index(
+    "ux_orchestra_audit_record", audit.c.thread_id, audit.c.record_id, unique=True
+)
 
 MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
     (CreateTable(schema_versions, if_not_exists=True),),
@@ -141,6 +184,11 @@ MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
     ),
     (CreateTable(journal, if_not_exists=True),),
     (CreateTable(leases, if_not_exists=True),),
+    (
+        CreateTable(audit, if_not_exists=True),
+        CreateTable(audit_heads, if_not_exists=True),
+        CreateIndex(_audit_record, if_not_exists=True),
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS) - 1

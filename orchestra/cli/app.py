@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from orchestra.cli.audit import audit_app
 from orchestra.cli.draw import draw_command
 from orchestra.cli.fork import fork_command
 from orchestra.cli.model import model_app
@@ -29,6 +30,7 @@ app.command("draw")(draw_command)
 app.command("fork")(fork_command)
 app.command("prune")(prune_command)
 app.add_typer(model_app, name="model")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

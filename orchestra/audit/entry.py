@@ -1,0 +1,89 @@
+"""`AuditEntry`: one fact of a run in its thread's hash chain; and the JSON it is hashed as."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+__all__ = ["ENTRY_FIELDS", "AuditEntry", "canonical_json", "digest", "fields_of"]
+
+
+def canonical_json(value: Any) -> str:
+    """`value` as JSON with sorted keys and no spaces: one text for equal data, to hash.
+
+    Pydantic models, dataclasses and LangChain messages become their JSON form; any other
+    object its `str`, so that recording never fails on an odd value.
+    """
+    return json.dumps(
+        to_jsonable_python(value, fallback=str),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def digest(value: Any) -> str:
+    """The SHA-256 (hex) of `value`'s canonical JSON: what an audit entry keeps of a payload.
+
+    Example:
+        ```python
+        assert entry.input_digest == digest(result.input)
+        ```
+    """
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One fact of a run, as the audit trail holds it.
+
+    `kind` is `result` (an agent's call: digests of what it received and returned),
+    `decision` (a route, gate verdict, vote, judgement, ...), `interrupt` (a question put
+    to a human) or `answer` (the human's answer). `record_kind` is the record's own kind
+    (`model`, `route`, `vote`, ...). `hash` covers every other field, `prev_hash` included,
+    so a change anywhere in the chain shows.
+    """
+
+    thread_id: str
+    seq: int
+    record_id: str
+    """The `AgentResult`/`Decision` id, or an id derived from the interrupt or answer."""
+    kind: str
+    record_kind: str
+    node: str
+    """The agent that ran, or the node that decided, asked or was answered."""
+    checkpoint_ns: str
+    checkpoint_id: str
+    task_id: str
+    input_digest: str | None
+    output_digest: str | None
+    choice: str | None
+    reason: str
+    detail: str
+    """Canonical JSON of the rest of the record (usage, tally, the question, the answer ...)."""
+    recorded_at: float
+    """When the record was made (seconds since the epoch)."""
+    prev_hash: str
+    hash: str
+
+    @property
+    def details(self) -> Any:
+        """`detail` parsed."""
+        return json.loads(self.detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as plain data, `detail` parsed (for `--json`)."""
+        return {**fields_of(self), "detail": self.details}
+
+
+ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
+"""The names of an entry's fields, which are also the audit table's columns."""
+
+
+def fields_of(entry: AuditEntry) -> dict[str, Any]:
+    """The fields of `entry` by name: `dataclasses.asdict` without its deep copies."""
+    return {name: getattr(entry, name) for name in ENTRY_FIELDS}
