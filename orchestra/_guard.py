@@ -40,7 +40,7 @@ LIFTED_KEY = "orchestra_lifted"
 HALT_KEY = "orchestra_halt"
 """Key of the halting decision in a halt's interrupt value."""
 
-_NO_LIMITS = Limits()
+_NO_LIMITS = Limits.from_json(None)
 
 
 def halt_of(value: Any) -> Decision | None:

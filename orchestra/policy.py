@@ -148,7 +148,7 @@ class Limits:
     @property
     def empty(self) -> bool:
         """True when no field bounds anything (nor prices anything)."""
-        return self == Limits()
+        return self is _NO_LIMITS or self == _NO_LIMITS
 
     def merged(self, override: Limits | None) -> Limits:
         """These limits with every field `override` sets taking precedence."""
@@ -287,12 +287,16 @@ class Limits:
     @classmethod
     def from_json(cls, text: str | None) -> Limits:
         """The limits `to_json` wrote (no limits for None or an empty string)."""
-        return _parse(text) if text else cls()
+        return _parse(text) if text else _NO_LIMITS
 
     def describe(self) -> dict[str, Any]:
         """The limits as JSON data, for `--json` output."""
         data: dict[str, Any] = json.loads(self.to_json())
         return data
+
+
+_NO_LIMITS = Limits()
+"""Compared with on every step of every run: built once."""
 
 
 @lru_cache(maxsize=64)
