@@ -7,6 +7,7 @@ resulting `Workflow` to a LangGraph graph and run it.
 from __future__ import annotations
 
 from orchestra.agents import Agent, AgentCall, Fallback
+from orchestra.concurrency import process_limit, set_process_limit
 from orchestra.patterns import (
     compete,
     fan_out,
@@ -58,8 +59,10 @@ __all__ = [
     "fan_out",
     "is_transient",
     "pipeline",
+    "process_limit",
     "refine",
     "router",
+    "set_process_limit",
     "supervisor",
     "validate",
     "vote",

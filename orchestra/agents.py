@@ -37,6 +37,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
+from orchestra.concurrency import acall_slot, call_slot
 from orchestra.errors import DefinitionError, StructuredOutputError
 from orchestra.journal import aonce, keeping_failures, once
 from orchestra.recovery import acall_with_retry, call_with_retry, check_timeout, retry_policy
@@ -258,14 +259,15 @@ class Agent:
             Exception: The last error, when the agent and its fallbacks all failed.
         """
         if self._plain:
-            return self._attempt(state, config, context, kind)
+            with call_slot(config):
+                return self._attempt(state, config, context, kind)
         tries = _Tries()
         with _tracking(tries):
             chain = self._chain()
             for index, (_, agent) in enumerate(chain):
                 last = index == len(chain) - 1
                 try:
-                    with keeping_failures(not last):
+                    with keeping_failures(not last), call_slot(config):
                         call = agent._attempt(state, config, context, kind)
                 except Exception as error:
                     self._fell(error, tries, None if last else chain[index + 1][0])
@@ -283,15 +285,17 @@ class Agent:
     ) -> AgentCall:
         """Async twin of `invoke`; a sync function model runs in a worker thread."""
         if self._plain:
-            return await self._aattempt(state, config, context, kind)
+            async with acall_slot(config):
+                return await self._aattempt(state, config, context, kind)
         tries = _Tries()
         with _tracking(tries):
             chain = self._chain()
             for index, (_, agent) in enumerate(chain):
                 last = index == len(chain) - 1
                 try:
-                    with keeping_failures(not last):
-                        call = await agent._aattempt(state, config, context, kind)
+                    async with acall_slot(config):
+                        with keeping_failures(not last):
+                            call = await agent._aattempt(state, config, context, kind)
                 except Exception as error:
                     self._fell(error, tries, None if last else chain[index + 1][0])
                     continue

@@ -20,6 +20,7 @@ from langgraph.types import Checkpointer, Command, Interrupt, StateSnapshot
 
 from orchestra._guard import LIFTED_KEY, LIMITS_KEY, STARTED_KEY, halt_of
 from orchestra.checkpoint.saver import SQLCheckpointer
+from orchestra.concurrency import RUN_LIMIT_KEY, positive_limit
 from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
 from orchestra.lease import Lease, held
 from orchestra.policy import Limits
@@ -180,6 +181,7 @@ def run(
     metadata: dict[str, Any] | None = None,
     limits: Limits | None = None,
     lease_seconds: float | None = None,
+    max_concurrency: int | None = None,
 ) -> RunOutcome:
     """Run `target` on a thread until it finishes, waits for a human, or halts at a limit.
 
@@ -204,6 +206,8 @@ def run(
         lease_seconds: How long the thread's lease lasts without a heartbeat (default
             `$ORCHESTRA_LEASE_SECONDS`, else 15): after that a killed run shows as
             interrupted. Only with a `SQLCheckpointer`.
+        max_concurrency: How many agent calls of this run go at once, nested workflows
+            included (`orchestra.concurrency`); also LangGraph's bound on tasks per step.
 
     Returns:
         The thread id, its status, the final state, and any pending human questions or halts.
@@ -219,6 +223,7 @@ def run(
             if _status(known) == "done":
                 return _outcome(known, config, executed=False)
             _refuse_unfinished(known, config)
+        _concurrency(config, max_concurrency)
         _limit(app, config, limits, starting=isinstance(payload, dict))
         return _stream(app, payload, config, on_progress, durability)
 
@@ -235,6 +240,7 @@ async def arun(
     metadata: dict[str, Any] | None = None,
     limits: Limits | None = None,
     lease_seconds: float | None = None,
+    max_concurrency: int | None = None,
 ) -> RunOutcome:
     """Async twin of `run` (its lease is renewed by an asyncio task)."""
     app, payload, config = _prepare(target, goal, inputs, thread_id, checkpointer, metadata)
@@ -244,6 +250,7 @@ async def arun(
             if _status(known) == "done":
                 return _outcome(known, config, executed=False)
             _refuse_unfinished(known, config)
+        _concurrency(config, max_concurrency)
         _limit(app, config, limits, starting=isinstance(payload, dict))
         return await _astream(app, payload, config, on_progress, durability)
 
@@ -258,6 +265,7 @@ def resume(
     durability: Durability = "sync",
     limits: Limits | None = None,
     lease_seconds: float | None = None,
+    max_concurrency: int | None = None,
 ) -> RunOutcome:
     """Continue a thread that stopped: after a crash, a halt, or with the answer it waits for.
 
@@ -275,6 +283,7 @@ def resume(
         durability: As for `run`.
         limits: Limits overriding, field by field, those the thread ran under.
         lease_seconds: As for `run`.
+        max_concurrency: As for `run` (not stored with the thread).
 
     Raises:
         ThreadNotFound: the thread has no checkpoint.
@@ -288,6 +297,7 @@ def resume(
             return _outcome(known, config, executed=False)
         payload = _continuation(known, config, answer)
         _carry(known, config)
+        _concurrency(config, max_concurrency)
         _limit(app, config, limits, starting=False)
         return _stream(app, payload, config, on_progress, durability)
 
@@ -302,6 +312,7 @@ async def aresume(
     durability: Durability = "sync",
     limits: Limits | None = None,
     lease_seconds: float | None = None,
+    max_concurrency: int | None = None,
 ) -> RunOutcome:
     """Async twin of `resume`."""
     app, _, config = _prepare(target, None, None, thread_id, checkpointer, None)
@@ -311,6 +322,7 @@ async def aresume(
             return _outcome(known, config, executed=False)
         payload = _continuation(known, config, answer)
         _carry(known, config)
+        _concurrency(config, max_concurrency)
         _limit(app, config, limits, starting=False)
         return await _astream(app, payload, config, on_progress, durability)
 
@@ -374,6 +386,14 @@ def _carry(snapshot: StateSnapshot, config: RunnableConfig) -> None:
     halts = [d for i in snapshot.interrupts if (d := halt_of(i.value)) is not None]
     if halts:
         config["configurable"][LIFTED_KEY] = tuple(halts)
+
+
+def _concurrency(config: RunnableConfig, limit: int | None) -> None:
+    """Bound the run's agent calls (read by `Agent.invoke`) and LangGraph's tasks per step,
+    which in a sync run also sizes the thread pool the calls run in."""
+    if limit is not None:
+        config["configurable"][RUN_LIMIT_KEY] = positive_limit(limit, "max_concurrency")
+        config["max_concurrency"] = limit
 
 
 def _limit(

@@ -1,0 +1,149 @@
+"""How many agent calls run at once, per run and per process.
+
+A 1,000-way fan-out should not open 1,000 model connections. Every journaled agent call
+(`Agent.invoke`/`ainvoke`) first takes a slot from its run's limit, then one from the
+process's. Sync runs wait on threading semaphores; async runs on asyncio semaphores made
+lazily for the running event loop (so the process limit holds per event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+__all__ = ["PROCESS_LIMIT_ENV", "RUN_LIMIT_KEY", "process_limit", "set_process_limit"]
+
+RUN_LIMIT_KEY = "max_concurrent_calls"
+"""The `configurable` key holding a run's limit on agent calls at once (an int)."""
+
+PROCESS_LIMIT_ENV = "ORCHESTRA_MAX_CONCURRENT_CALLS"
+"""The environment variable giving the process's limit when `set_process_limit` was not called."""
+
+
+class _Gate:
+    """`limit` slots, shared by threads and by the tasks of each event loop."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._threads = threading.BoundedSemaphore(limit)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._loops = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._threads:
+            yield
+
+    @asynccontextmanager
+    async def ahold(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            semaphore = self._loops.get(loop)
+            if semaphore is None:
+                semaphore = self._loops[loop] = asyncio.Semaphore(self.limit)
+        async with semaphore:
+            yield
+
+
+_process: _Gate | None = None
+_process_set = False
+_process_lock = threading.Lock()
+
+# A run's gate lives while any of its calls holds or waits for it (each keeps a reference);
+# one made afresh between calls starts with every slot free, as the old one had.
+_runs: weakref.WeakValueDictionary[tuple[str | None, int], _Gate] = weakref.WeakValueDictionary()
+_runs_lock = threading.Lock()
+
+
+def set_process_limit(limit: int | None) -> None:
+    """Bound the agent calls running at once in this process.
+
+    Overrides `$ORCHESTRA_MAX_CONCURRENT_CALLS`; None goes back to it (no bound when it is
+    unset). Calls already holding a slot keep it; new calls wait on the new bound.
+
+    Raises:
+        ValueError: `limit` is not a positive integer.
+    """
+    global _process, _process_set
+    with _process_lock:
+        _process = None if limit is None else _Gate(positive_limit(limit, "set_process_limit"))
+        _process_set = limit is not None
+
+
+def process_limit() -> int | None:
+    """The process's bound on agent calls at once (None: unbounded)."""
+    gate = _process_gate()
+    return None if gate is None else gate.limit
+
+
+def _process_gate() -> _Gate | None:
+    global _process
+    if _process_set:
+        return _process
+    raw = os.environ.get(PROCESS_LIMIT_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        limit = positive_limit(int(raw), PROCESS_LIMIT_ENV)
+    except ValueError:
+        raise ValueError(
+            f"{PROCESS_LIMIT_ENV}={raw!r} is not a positive integer: set it to one, or unset it"
+        ) from None
+    with _process_lock:
+        if _process is None or _process.limit != limit:
+            _process = _Gate(limit)
+        return _process
+
+
+def _run_gate(config: RunnableConfig | None) -> _Gate | None:
+    configurable: dict[str, Any] = (config or {}).get("configurable") or {}
+    limit = configurable.get(RUN_LIMIT_KEY)
+    if limit is None:
+        return None
+    key = (configurable.get("thread_id"), positive_limit(limit, RUN_LIMIT_KEY))
+    with _runs_lock:
+        gate = _runs.get(key)
+        if gate is None:
+            gate = _runs[key] = _Gate(key[1])
+        return gate
+
+
+@contextmanager
+def call_slot(config: RunnableConfig | None) -> Iterator[None]:
+    """Hold a slot of the run's limit, then of the process's, around a sync agent call."""
+    run, process = _run_gate(config), _process_gate()
+    with run.hold() if run else _free(), process.hold() if process else _free():
+        yield
+
+
+@asynccontextmanager
+async def acall_slot(config: RunnableConfig | None) -> AsyncIterator[None]:
+    """Async twin of `call_slot`, on semaphores of the running event loop."""
+    run, process = _run_gate(config), _process_gate()
+    async with run.ahold() if run else _afree(), process.ahold() if process else _afree():
+        yield
+
+
+@contextmanager
+def _free() -> Iterator[None]:
+    yield
+
+
+@asynccontextmanager
+async def _afree() -> AsyncIterator[None]:
+    yield
+
+
+def positive_limit(limit: Any, where: str) -> int:
+    """`limit` when it is a positive int; else a ValueError naming `where` it came from."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"{where}: the limit must be a positive integer, got {limit!r}")
+    return limit
