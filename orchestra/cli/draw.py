@@ -81,7 +81,5 @@ def _drawn(
     with SQLCheckpointer(database_url(db)) as saver:
         if html:
             return html_report(workflow, thread, saver, depth=depth), "html"
-        drawn = draw(
-            workflow, cast(Format, format), depth=depth, thread=thread, checkpointer=saver
-        )
+        drawn = draw(workflow, cast(Format, format), depth=depth, thread=thread, checkpointer=saver)
         return drawn, format
