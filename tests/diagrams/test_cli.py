@@ -69,7 +69,9 @@ def test_without_graphviz_svg_says_how_to_install_it_and_mermaid_still_draws(
     assert mermaid.stdout.startswith("flowchart TD")
 
 
-def test_draw_html_of_a_run_writes_the_report(graphviz_installed: None, tmp_path: Path) -> None:
+def test_draw_html_and_report_write_the_run_report(
+    graphviz_installed: None, tmp_path: Path
+) -> None:
     (tmp_path / "report.py").write_text(GRAPH)
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     ran = orchestra("run", "report.py", "--thread", "q3", "--db", db, cwd=tmp_path)
@@ -85,6 +87,11 @@ def test_draw_html_of_a_run_writes_the_report(graphviz_installed: None, tmp_path
     assert out == "q3.html"
     assert '<section id="diagram">' in html
     assert '<tr class="call" data-node="editor">' in html
+    reported = orchestra("report", "q3", "--out", "r/q3.html", "--db", db, cwd=tmp_path)
+    assert reported.returncode == 0, reported.stderr
+    assert (tmp_path / "r/q3.html").read_text().count('<tr class="call"') == html.count(
+        '<tr class="call"'
+    )
 
 
 def test_draw_html_without_a_thread_says_to_give_one(tmp_path: Path) -> None:
