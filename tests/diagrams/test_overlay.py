@@ -6,9 +6,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from langgraph.types import interrupt
 
+from orchestra import Agent, pipeline
+from orchestra.checkpoint import SQLCheckpointer
 from orchestra.diagrams import draw, read_overlay
 from orchestra.errors import ThreadNotFound
+from orchestra.runtime import run
 from tests.diagrams.images import SVG, svg_nodes
 from tests.diagrams.mermaid_syntax import check_mermaid
 from tests.diagrams.runs import desk, run_desk
@@ -83,3 +87,26 @@ def test_a_visited_edge_is_drawn_differently_from_an_untaken_route(
 def test_an_unknown_thread_says_what_to_check(tmp_path: Path) -> None:
     with run_desk(tmp_path / "runs.db", "q3") as saver, pytest.raises(ThreadNotFound):
         draw(desk(), "mermaid", thread="nope", checkpointer=saver)
+
+
+def test_a_run_waiting_for_a_human_is_marked_at_the_question(
+    graphviz_installed: None, tmp_path: Path
+) -> None:
+    def ask(state: object) -> object:
+        return interrupt("Approve the refund?")
+
+    refunds = pipeline(
+        Agent("drafter", model=lambda state: "refund 40 EUR"),
+        Agent("approver", model=ask),
+        Agent("sender", model=lambda state: "sent"),
+        name="refunds",
+    )
+    with SQLCheckpointer(f"sqlite:///{tmp_path / 'runs.db'}") as saver:
+        assert run(refunds, "Refund order 7.", thread_id="r7", checkpointer=saver).waiting
+        svg = str(draw(refunds, "svg", thread="r7", checkpointer=saver))
+
+    nodes = svg_nodes(svg)
+    assert "stopped" in nodes["approver"].get("class", "").split()
+    assert "visited" in nodes["drafter"].get("class", "").split()
+    assert "unvisited" in nodes["sender"].get("class", "").split()
+    assert "WAITING" in svg
