@@ -214,7 +214,28 @@ def _node(root: Workflow[Any], node_id: str) -> DiagramNode:
         )
     suffix = name.rsplit(".", 1)[-1] if "." in name else ""
     kind = _SUFFIXES.get(suffix) or _PATTERN_ROLES.get(team.pattern, "step")
-    return DiagramNode(node_id, name, kind, _ROLE_TEXT.get(kind, ""), cluster=cluster)
+    deciding = _deciding_agents(team).get(name)
+    model = _model_text(deciding.model) if deciding is not None else ""
+    return DiagramNode(node_id, name, kind, _ROLE_TEXT.get(kind, ""), model, cluster)
+
+
+def _deciding_agents(team: Workflow[Any]) -> dict[str, Agent]:
+    """The agents a pattern decides with (a manager, a classifier, a critic, a judge).
+
+    They are not members, and a `Workflow` keeps them only in the closure of the builder
+    its pattern gave it; reading them there shows their model, and finding none only
+    leaves the model out.
+    """
+    cells = getattr(team._build, "__closure__", None) or ()
+    found = {}
+    for cell in cells:
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, Agent):
+            found[value.name] = value
+    return found
 
 
 def _model_text(model: BaseChatModel | Callable[..., Any] | None) -> str:

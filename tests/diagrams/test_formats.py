@@ -117,6 +117,10 @@ def test_conflict_resolution_points_get_their_own_kind_and_shape(
     assert kinds["comment.judge"] == kinds["arbiter"] == "judge"
     assert kinds["writer.gate"] == kinds["editor.gate"] == "validation"
     assert kinds["security"] == "agent"
+    arbiter, tally = review.node("arbiter"), review.node("panel.tally")
+    assert arbiter is not None
+    assert tally is not None
+    assert (arbiter.model, tally.model) == ("default model", "")  # an agent, and a rule
     nodes = svg_nodes(str(draw(workflow("code_review"), "svg")))
     shapes = {title: group[1].tag for title, group in nodes.items()}
     # An agent is a rounded box (a path); a vote a hexagon and a judge an octagon (polygons).
