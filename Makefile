@@ -18,7 +18,7 @@ SMOLLM2_VERSION   := 0.1.2
 LLAMA_CMAKE_ARGS  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 LOCAL_STAMP       := $(VENV)/.local-model-$(LLAMA_CPP_VERSION)-$(SMOLLM2_VERSION)
 
-.PHONY: install local demo test bench lint clean
+.PHONY: install local demo test bench lint diagrams clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ lint: install
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/ruff format --check $(SOURCES)
 	$(VENV)/bin/mypy
+
+# The README's diagram, redrawn from the workflow in graphs/ it names.
+diagrams: install
+	$(PY) -m orchestra.diagrams.markdown README.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from orchestra.cli.draw import draw_command
 from orchestra.cli.fork import fork_command
 from orchestra.cli.model import model_app
 from orchestra.cli.prune import prune_command
+from orchestra.cli.report import report_command
 from orchestra.cli.resume import resume_command
 from orchestra.cli.run import run_command
 from orchestra.cli.runs import runs_command
@@ -27,6 +28,7 @@ app.command("resume")(resume_command)
 app.command("runs")(runs_command)
 app.command("show")(show_command)
 app.command("draw")(draw_command)
+app.command("report")(report_command)
 app.command("fork")(fork_command)
 app.command("prune")(prune_command)
 app.add_typer(model_app, name="model")

@@ -126,8 +126,8 @@ def test_draw_prints_mermaid_with_every_agent_and_nested_team(project: Path) -> 
 
     assert drawn.returncode == 0, drawn.stderr
     diagram = json.loads(drawn.stdout)["diagram"]
-    assert "graph TD;" in diagram
-    for name in ("analyst", "writer", "editor", "subgraph desk"):
+    assert diagram.startswith("flowchart TD")
+    for name in ("analyst", "writer", "editor", "subgraph c_desk"):
         assert name in diagram
 
 
@@ -135,7 +135,7 @@ def test_draw_writes_the_diagram_to_a_file(project: Path) -> None:
     drawn = orchestra("draw", "report.py", "--out", "out/report.mmd", cwd=project)
 
     assert drawn.returncode == 0, drawn.stderr
-    assert "graph TD;" in (project / "out" / "report.mmd").read_text()
+    assert (project / "out" / "report.mmd").read_text().startswith("flowchart TD")
 
 
 def test_prune_keep_latest_leaves_one_checkpoint_and_the_timeline_intact(project: Path) -> None:
