@@ -203,7 +203,8 @@ def _node(root: Workflow[Any], node_id: str) -> DiagramNode:
     *path, name = node_id.split(":")
     cluster = ":".join(path)
     if name in ("__start__", "__end__"):
-        return DiagramNode(node_id, name.strip("_"), name.strip("_"), cluster=cluster)  # type: ignore[arg-type]
+        edge: NodeKind = "start" if name == "__start__" else "end"
+        return DiagramNode(node_id, edge, edge, cluster=cluster)
     team = _team(root, path)
     member = next((m for m in team.members if m.name == name), None)
     if isinstance(member, Workflow):

@@ -36,11 +36,12 @@ class RunOverlay:
 
     thread_id: str
     status: str
+    timeline: Timeline
+    """The thread's calls and decisions, in time order."""
     stats: dict[str, AgentStats] = field(default_factory=dict)
     """Keyed by node name (names are unique in a workflow tree)."""
     stopped_at: frozenset[str] = frozenset()
     """Ids of the nodes the thread would run next when it is not done."""
-    timeline: Timeline | None = None
 
     def visited(self, node: DiagramNode) -> bool:
         """True when the run went through `node`."""
@@ -71,7 +72,7 @@ def read_overlay(
     if status != "done":
         snapshot = app.get_state({"configurable": {"thread_id": thread_id}}, subgraphs=True)
         stopped = frozenset(_pending(snapshot, ""))
-    return RunOverlay(thread_id, status, _stats(timeline), stopped, timeline)
+    return RunOverlay(thread_id, status, timeline, _stats(timeline), stopped)
 
 
 def _stats(timeline: Timeline) -> dict[str, AgentStats]:

@@ -57,7 +57,6 @@ def html_report(
     diagram = build_diagram(workflow, depth)
     overlay = read_overlay(workflow, checkpointer, thread)
     timeline = overlay.timeline
-    assert timeline is not None  # read_overlay always reads it
     if graphviz_available():
         figure = _inline_svg(render(to_digraph(diagram, overlay), "svg").decode())
     else:
