@@ -7,7 +7,7 @@ another workflow (where it runs as a LangGraph subgraph).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from langgraph.graph import StateGraph
@@ -39,6 +39,9 @@ class Workflow(Generic[StateT]):
         description: What it is for, shown to a supervisor choosing among workers.
         limits: Bounds on every run of it (visits, steps, tokens, cost, deadline); see
             `with_limits`.
+        deciders: The agents the pattern decides with at its own nodes, by role
+            (`manager`, `router`, `critic`, `judge`, `merge`). They are not members; each
+            runs at the node of its name. Kept so tools (diagrams) can show them.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class Workflow(Generic[StateT]):
         nodes: Sequence[str] = (),
         description: str = "",
         limits: Limits | None = None,
+        deciders: Mapping[str, Agent] | None = None,
     ) -> None:
         self.name = check_name(name, "Workflow")
         self.pattern = pattern
@@ -60,6 +64,7 @@ class Workflow(Generic[StateT]):
         self.nodes = tuple(nodes)
         self.description = description or f"a {pattern} of {', '.join(m.name for m in members)}"
         self.limits = limits
+        self.deciders = dict(deciders or {})
         self._build = build
 
     def __repr__(self) -> str:

@@ -61,7 +61,11 @@ _SUFFIXES: dict[str, NodeKind] = {
     "merge": "merge",
     "split": "split",
 }
-# A deciding agent named by the user takes the role its pattern gives it.
+# A deciding agent named by the user takes the role its pattern declares for it
+# (`Workflow.deciders`), else the one its pattern gives its own nodes.
+_ROLES: dict[str, NodeKind] = {
+    role: role for role in ("manager", "router", "critic", "judge", "merge")
+}
 _PATTERN_ROLES: dict[str, NodeKind] = {
     "supervisor": "manager",
     "router": "router",
@@ -214,29 +218,10 @@ def _node(root: Workflow[Any], node_id: str) -> DiagramNode:
             node_id, name, "agent", member.description, _model_text(member.model), cluster
         )
     suffix = name.rsplit(".", 1)[-1] if "." in name else ""
-    kind = _SUFFIXES.get(suffix) or _PATTERN_ROLES.get(team.pattern, "step")
-    deciding = _deciding_agents(team).get(name)
+    role, deciding = next(((r, a) for r, a in team.deciders.items() if a.name == name), ("", None))
+    kind = _SUFFIXES.get(suffix) or _ROLES.get(role) or _PATTERN_ROLES.get(team.pattern, "step")
     model = _model_text(deciding.model) if deciding is not None else ""
     return DiagramNode(node_id, name, kind, _ROLE_TEXT.get(kind, ""), model, cluster)
-
-
-def _deciding_agents(team: Workflow[Any]) -> dict[str, Agent]:
-    """The agents a pattern decides with (a manager, a classifier, a critic, a judge).
-
-    They are not members, and a `Workflow` keeps them only in the closure of the builder
-    its pattern gave it; reading them there shows their model, and finding none only
-    leaves the model out.
-    """
-    cells = getattr(team._build, "__closure__", None) or ()
-    found = {}
-    for cell in cells:
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell
-            continue
-        if isinstance(value, Agent):
-            found[value.name] = value
-    return found
 
 
 def _model_text(model: BaseChatModel | Callable[..., Any] | None) -> str:

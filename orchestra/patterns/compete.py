@@ -77,6 +77,7 @@ def compete(
         build=build,
         nodes=own,
         description=description,
+        deciders={"judge": judge} if isinstance(judge, Agent) else None,
     )
 
 

@@ -128,7 +128,18 @@ def fan_out(
         build=build,
         nodes=own,
         description=description,
+        deciders=_deciders(merge, conflict),
     )
+
+
+def _deciders(merge: Merge | None, conflict: Conflict | None) -> dict[str, Agent]:
+    """The agents deciding at the fan-out's own nodes: a merging agent, a conflict's judge."""
+    found = {"merge": merge} if isinstance(merge, Agent) else {}
+    if conflict is not None:
+        settler = conflict.resolve if conflict.resolve != "vote" else conflict.tie_break
+        if isinstance(settler, Agent):
+            found["judge"] = settler
+    return found
 
 
 def _settling(name: str, conflict: Conflict | None) -> list[str]:

@@ -87,6 +87,7 @@ def refine(
         build=build,
         nodes=own,
         description=description,
+        deciders={"critic": critic} if isinstance(critic, Agent) else None,
     )
 
 

@@ -91,6 +91,7 @@ def router(
         build=build,
         nodes=own,
         description=description,
+        deciders={"router": classify} if isinstance(classify, Agent) else None,
     )
 
 

@@ -83,6 +83,7 @@ def supervisor(
         build=build,
         nodes=own,
         description=description,
+        deciders={"manager": manager} if isinstance(manager, Agent) else None,
     )
 
 

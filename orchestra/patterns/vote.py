@@ -96,4 +96,5 @@ def vote(
         build=build,
         nodes=own,
         description=description,
+        deciders={"judge": tie_break} if isinstance(tie_break, Agent) else None,
     )

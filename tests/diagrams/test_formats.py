@@ -166,3 +166,25 @@ def test_a_refine_loop_draws_its_loop_back() -> None:
     assert ("reply:reviewer", "reply:replier", "revise") in {
         (e.source, e.target, e.label) for e in edges
     }
+
+
+def test_deciding_agents_show_their_model() -> None:
+    from pydantic import BaseModel
+
+    from orchestra import Conflict, fan_out, supervisor
+    from orchestra.models.scripted import ScriptedModel
+
+    class Verdict(BaseModel):
+        answer: str
+
+    def voter(name: str) -> Agent:
+        return Agent(name, model=lambda state: Verdict(answer=name), output=Verdict)
+
+    judge = Agent("referee", "Settle it.", model=ScriptedModel(model_name="judge-model"))
+    panel = fan_out(voter("a"), voter("b"), conflict=Conflict(resolve=judge), name="panel")
+    lead = Agent("lead", "Delegate.", model=ScriptedModel(model_name="lead-model"))
+
+    nodes = {n.id: n for n in build_diagram(supervisor([panel], manager=lead)).nodes}
+
+    assert (nodes["lead"].kind, nodes["lead"].model) == ("manager", "lead-model")
+    assert (nodes["panel:referee"].kind, nodes["panel:referee"].model) == ("judge", "judge-model")
