@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -16,6 +18,8 @@ from orchestra.cli.run import DbOption, database_url
 from orchestra.errors import OrchestraError
 
 __all__ = ["audit_app"]
+
+T = TypeVar("T")
 
 audit_app = typer.Typer(
     help="The tamper-evident audit trail of a run: every call, decision and human answer.",
@@ -32,11 +36,7 @@ def verify_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Check a run's hash chain; exit 1 naming each entry edited, removed or reordered."""
-    try:
-        with SQLCheckpointer(database_url(db)) as saver:
-            report = verify(saver, thread)
-    except OrchestraError as error:
-        fail(as_json, error)
+    report = _read(db, as_json, lambda saver: verify(saver, thread))
     emit(as_json, report.as_dict(), _verdict(report))
     if not report.ok:
         raise typer.Exit(1)
@@ -49,11 +49,7 @@ def show_command(
     as_json: bool = JsonOption,
 ) -> None:
     """List a run's audit entries in chain order (as stored: `verify` checks them)."""
-    try:
-        with SQLCheckpointer(database_url(db)) as saver:
-            trail = entries(saver, thread)
-    except OrchestraError as error:
-        fail(as_json, error)
+    trail = _read(db, as_json, lambda saver: entries(saver, thread))
     if as_json:
         emit(True, {"thread_id": thread, "entries": [e.as_dict() for e in trail]}, "")
         return
@@ -71,6 +67,15 @@ def show_command(
             entry.hash[:8],
         )
     Console(highlight=False).print(table)
+
+
+def _read(db: str | None, as_json: bool, read: Callable[[SQLCheckpointer], T]) -> T:
+    """What `read` finds in the database, or the command fails with the reason."""
+    try:
+        with SQLCheckpointer(database_url(db)) as saver:
+            return read(saver)
+    except OrchestraError as error:
+        fail(as_json, error)
 
 
 def _verdict(report: AuditReport) -> str:
