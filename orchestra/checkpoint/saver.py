@@ -37,6 +37,7 @@ from orchestra.checkpoint._backend import (
 from orchestra.checkpoint._rows import LargeValues, RowCodec, next_version, validate_filter
 from orchestra.checkpoint._statements import Statements
 from orchestra.checkpoint.allowlist import state_allowlist
+from orchestra.checkpoint.schema import journal as journal_table
 from orchestra.state import OrchestraState
 
 __all__ = ["DEFAULT_URL", "RetentionResult", "SQLCheckpointer"]
@@ -149,6 +150,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self._sql = Statements(self._backend.dialect)
         for statement, columns in self._sql.hot_inserts():
             self._backend.precompile(statement, columns)
+        self._journal_insert = _journal.insert_statement(self._backend.dialect)
+        self._backend.precompile(self._journal_insert, [c.name for c in journal_table.columns])
         self._shared = _Shared()
 
     @property
@@ -384,8 +387,9 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> None:
         """Record one call, committed before this returns."""
         self._ready()
-        plan = _journal.write_journal(self._backend.dialect, thread_id, checkpoint_ns, entry)
-        self._backend.run(plan, write=True)
+        self._backend.insert(
+            [(self._journal_insert, [_journal.journal_row(thread_id, checkpoint_ns, entry)])]
+        )
 
     async def aread_journal(
         self, thread_id: str, checkpoint_ns: str
@@ -400,8 +404,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> None:
         """Async `write_journal`."""
         await self._aready()
-        plan = _journal.write_journal(self._backend.dialect, thread_id, checkpoint_ns, entry)
-        await self._backend.arun(plan, write=True)
+        row = _journal.journal_row(thread_id, checkpoint_ns, entry)
+        await self._backend.ainsert([(self._journal_insert, [row])])
 
     # -- leases (orchestra.lease) -------------------------------------------------
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +32,7 @@ from orchestra.checkpoint._backend import (
     execute,
     split,
 )
+from orchestra.checkpoint._group_commit import GroupCommit, Request
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._statements import json_serializer
 from orchestra.errors import InvalidDatabaseURLError
@@ -72,8 +72,8 @@ class SQLiteBackend:
         )
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", _on_begin)
-        self._writer_lock = threading.Lock()
         self._writer: Connection | None = None
+        self._group = GroupCommit(self._commit_batch)
         self._inserts = InsertCompiler(self.engine.dialect)
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
@@ -103,51 +103,158 @@ class SQLiteBackend:
         if not write:
             with self.engine.connect() as conn:
                 return drive(plan, functools.partial(execute, conn))
-        with self._writer_lock:
-            conn = self._writer_connection()
-            with conn.begin():
-                return drive(plan, functools.partial(execute, conn))
-
-    def insert(self, batches: Sequence[Batch]) -> None:
-        parts = split(batches)
-        if not parts:
-            return
-        statements = [self._inserts.combined([part]) for part in parts]
-        args = [c.args([rows]) for c, (_, rows) in zip(statements, parts, strict=True)]
-        with self._writer_lock:
-            # Straight on the driver, transaction included: a graph step's
-            # writes are a few small rows, and SQLAlchemy's bookkeeping would
-            # cost more than SQLite's commit. Each driver call also lets other
-            # threads take the GIL, so fewer calls mean fewer stalls.
-            dbapi_connection: Any = self._writer_connection().connection.driver_connection
-            if len(statements) == 1:
-                # One statement is a transaction by itself (autocommit).
-                dbapi_connection.execute(statements[0].sql, args[0])
-                return
-            dbapi_connection.execute("BEGIN IMMEDIATE")
-            try:
-                for statement, values in zip(statements, args, strict=True):
-                    dbapi_connection.execute(statement.sql, values)
-            except BaseException:
-                dbapi_connection.execute("ROLLBACK")
-                raise
-            dbapi_connection.execute("COMMIT")
-
-    async def ainsert(self, batches: Sequence[Batch]) -> None:
-        await asyncio.to_thread(self.insert, batches)
+        return self._group.call(functools.partial(self._drive_writer, plan))
 
     async def arun(self, plan: Plan[T], *, write: bool) -> T:
-        return await asyncio.to_thread(self.run, plan, write=write)
+        # Reads too: one writer thread serves every async call, so a thousand
+        # tasks reading their journals cost a few transactions, not a thousand threads.
+        work = functools.partial(self._drive_writer, plan)
+        return await self._group.acall(work, read_only=not write)
+
+    def insert(self, batches: Sequence[Batch]) -> None:
+        work = self._insert_work(batches)
+        if work is not None:
+            self._group.call(work, single_statement=work.single)
+
+    async def ainsert(self, batches: Sequence[Batch]) -> None:
+        work = self._insert_work(batches)
+        if work is not None:
+            await self._group.acall(work, single_statement=work.single)
 
     def close(self) -> None:
-        with self._writer_lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+        self._group.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.engine.dispose()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
+
+    # -- the writer ------------------------------------------------------------
+
+    def _drive_writer(self, plan: Plan[T]) -> T:
+        assert self._writer is not None  # opened by _commit_batch
+        return drive(plan, functools.partial(execute, self._writer))
+
+    def _insert_work(self, batches: Sequence[Batch]) -> _DriverInserts | None:
+        """The driver calls of an insert, compiled and converted outside the writer."""
+        parts = split(batches)
+        if not parts:
+            return None
+        compiled = [self._inserts.combined([part]) for part in parts]
+        return _DriverInserts(
+            self._driver,
+            [(c.sql, c.args([rows])) for c, (_, rows) in zip(compiled, parts, strict=True)],
+        )
+
+    def _driver(self) -> Any:
+        assert self._writer is not None
+        return self._writer.connection.driver_connection
+
+    def _commit_batch(self, batch: list[Request[Any]]) -> None:
+        """Run a batch of requests in one transaction, each write of several statements
+        in its own savepoint.
+
+        Called by one thread at a time (`GroupCommit`). A write that fails is
+        rolled back to its savepoint and fails alone; the COMMIT comes before any
+        caller is answered. The transaction is the driver's: SQLAlchemy's "begin"
+        finds it open and adds nothing.
+        """
+        conn = self._writer_connection()
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if len(batch) == 1 and batch[0].single_statement:
+            # One statement is a transaction by itself (autocommit).
+            request = batch[0]
+            try:
+                request.result = request.work()
+            except Exception as exc:
+                request.error = exc
+            return
+        writes = sum(1 for r in batch if not r.read_only)
+        # A batch of reads alone takes no write lock: other processes keep writing.
+        driver.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+        grouped = writes > 1
+        failed = False
+        try:
+            for request in batch:
+                # A single statement that fails leaves the transaction as it found
+                # it (SQLite undoes the statement), so it needs no savepoint.
+                undoable = not request.read_only and not request.single_statement
+                guarded = grouped and undoable
+                if guarded:
+                    driver.execute(_SAVEPOINT)
+                try:
+                    request.result = request.work()
+                except Exception as exc:
+                    request.error = exc
+                    if not driver.in_transaction:
+                        raise _TransactionLost(exc) from exc
+                    if guarded:
+                        driver.execute(_ROLLBACK_TO)
+                        driver.execute(_RELEASE)
+                    elif undoable:
+                        failed = True  # the batch's only write: undo the transaction
+                else:
+                    if guarded:
+                        driver.execute(_RELEASE)
+            driver.execute("ROLLBACK" if failed else "COMMIT")
+        except BaseException as exc:
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            cause = exc.cause if isinstance(exc, _TransactionLost) else exc
+            for request in batch:
+                if request.error is None:
+                    request.result = None
+                    request.error = _lost(cause) if len(batch) > 1 else cause
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if conn.in_transaction():
+                # Only SQLAlchemy's bookkeeping: the driver's transaction has ended,
+                # so its rollback() is a no-op.
+                conn.rollback()
+
+
+class _DriverInserts:
+    """Precompiled INSERTs run straight on the driver.
+
+    A graph step's writes are a few small rows, and SQLAlchemy's bookkeeping
+    would cost more than SQLite's work.
+    """
+
+    __slots__ = ("_driver", "_statements", "single")
+
+    def __init__(self, driver: Callable[[], Any], statements: list[tuple[str, Any]]) -> None:
+        self._driver = driver
+        self._statements = statements
+        self.single = len(statements) == 1
+
+    def __call__(self) -> None:
+        execute_sql = self._driver().execute
+        for sql, args in self._statements:
+            execute_sql(sql, args)
+
+
+_SAVEPOINT = "SAVEPOINT orchestra_request"
+_ROLLBACK_TO = "ROLLBACK TO orchestra_request"
+_RELEASE = "RELEASE orchestra_request"
+
+
+class _TransactionLost(Exception):
+    """SQLite ended the whole transaction while one request failed."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _lost(cause: BaseException) -> sqlite3.OperationalError:
+    return sqlite3.OperationalError(
+        f"nothing was written: the transaction this write shared with others failed "
+        f"({type(cause).__name__}: {cause}); retry the call"
+    )
 
 
 def _enable_wal(cursor: sqlite3.Cursor, timeout: float) -> None:
@@ -178,6 +285,8 @@ def _on_begin(conn: Connection) -> None:
     dbapi_connection = conn.connection.driver_connection
     assert dbapi_connection is not None
     if conn.get_execution_options().get(_WRITER):
-        dbapi_connection.execute("BEGIN IMMEDIATE")
+        # The writer's transactions are opened by `_commit_batch` on the driver.
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
     else:
         dbapi_connection.execute("BEGIN")

@@ -1,0 +1,228 @@
+"""Group commit: the write requests that queue up while one transaction runs share the next.
+
+SQLite has one writer, so concurrent writes wait for each other whatever the code does;
+what group commit saves is everything around the database work. A thousand agents that
+each record a call would otherwise cost a thousand transactions, a thousand commits and
+two thousand thread hand-offs. Here, whoever finds the writer idle becomes the leader:
+it takes every request queued so far, runs them in one transaction and commits, and only
+then tells each caller its outcome. Nobody hears "written" before the COMMIT that holds
+their rows, so durability is exactly that of one transaction per request.
+
+A sync caller (a LangGraph background thread, a CLI command) leads on its own thread when
+the writer is idle: no hand-off at all. An async caller never blocks its event loop: it
+queues its request with a future, and when nobody leads, one worker thread starts
+draining the queue; that one thread serves every request that arrives while it works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+__all__ = ["GroupCommit", "Request", "WriterClosedError"]
+
+T = TypeVar("T")
+
+_WAITING, _DONE, _LEAD = 0, 1, 2
+
+
+class WriterClosedError(RuntimeError):
+    """A write was asked of a saver that was closed."""
+
+
+class Request(Generic[T]):
+    """One caller's write: work to run inside the shared transaction, and its outcome."""
+
+    __slots__ = (
+        "_future",
+        "_loop",
+        "_state",
+        "_waiter",
+        "error",
+        "read_only",
+        "result",
+        "single_statement",
+        "work",
+    )
+
+    def __init__(self, work: Callable[[], T], *, read_only: bool, single_statement: bool) -> None:
+        self.work = work
+        self.read_only = read_only
+        """Whether `work` only reads (it needs no write lock and no savepoint)."""
+        self.single_statement = single_statement
+        """Whether `work` is one statement, atomic without a transaction of its own."""
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self._state = _WAITING
+        self._waiter: threading.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._future: asyncio.Future[T] | None = None
+
+    def outcome(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
+
+
+def _settle(requests: list[Request[Any]]) -> None:
+    """Resolve async callers' futures; runs on their event loop."""
+    for request in requests:
+        future = request._future
+        assert future is not None
+        if future.done():  # the caller was cancelled; the write happened anyway
+            continue
+        if request.error is not None:
+            future.set_exception(request.error)
+        else:
+            future.set_result(request.result)
+
+
+class GroupCommit:
+    """Serialises write requests into shared transactions, sync and async callers alike.
+
+    Args:
+        commit_batch: runs every request of a batch in one transaction and commits it,
+            setting each request's `result` or `error` (a failing request must fail
+            alone: its own work undone, the others' kept). It is only ever called by
+            one thread at a time.
+    """
+
+    def __init__(self, commit_batch: Callable[[list[Request[Any]]], None]) -> None:
+        self._commit_batch = commit_batch
+        self._mutex = threading.Lock()
+        self._idle = threading.Condition(self._mutex)
+        self._queue: list[Request[Any]] = []
+        self._leading = False
+        self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+
+    def call(
+        self, work: Callable[[], T], *, read_only: bool = False, single_statement: bool = False
+    ) -> T:
+        """Run `work` in the next shared transaction; returns once it is committed."""
+        request: Request[T] = Request(work, read_only=read_only, single_statement=single_statement)
+        waiter = request._waiter = threading.Lock()
+        waiter.acquire()
+        with self._mutex:
+            self._enqueue(request)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            # Released when the request is done, or when the leader hands over to us.
+            waiter.acquire()
+            lead = request._state == _LEAD
+        if lead:
+            self._lead()
+        return request.outcome()
+
+    async def acall(
+        self, work: Callable[[], T], *, read_only: bool = False, single_statement: bool = False
+    ) -> T:
+        """Async `call`: waits on a future, never on a thread of its own."""
+        loop = asyncio.get_running_loop()
+        request: Request[T] = Request(work, read_only=read_only, single_statement=single_statement)
+        future: asyncio.Future[T] = loop.create_future()
+        request._future, request._loop = future, loop
+        with self._mutex:
+            self._enqueue(request)
+            start = not self._leading
+            self._leading = True
+            if start:
+                self._worker().submit(self._drain)
+        return await future
+
+    def close(self) -> None:
+        """Refuse new requests, and wait for the queued ones to be committed."""
+        with self._mutex:
+            self._closed = True
+            while self._leading:
+                self._idle.wait()
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    # -- inside -----------------------------------------------------------------
+
+    def _enqueue(self, request: Request[Any]) -> None:
+        if self._closed:
+            raise WriterClosedError(
+                "this SQLCheckpointer was closed: open a new one to write to the database"
+            )
+        self._queue.append(request)
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="orchestra-writer")
+        return self._executor
+
+    def _lead(self) -> None:
+        """Commit one batch (it holds our own request), then pass the lead on."""
+        try:
+            self._run_batch()
+        finally:
+            with self._mutex:
+                self._pass_lead(worker=False)
+
+    def _drain(self) -> None:
+        """The worker thread: commit batches until the queue is empty."""
+        keep_going = True
+        while keep_going:
+            try:
+                self._run_batch()
+            finally:
+                with self._mutex:
+                    keep_going = self._pass_lead(worker=True)
+
+    def _pass_lead(self, *, worker: bool) -> bool:
+        """After a batch (holding the mutex): whether the worker should go on draining."""
+        if not self._queue:
+            self._leading = False
+            self._idle.notify_all()
+            return False
+        if worker:
+            return True
+        # A sync leader's caller has its answer; someone else serves the rest. A waiting
+        # sync caller is awake enough to lead; otherwise the worker thread does.
+        for request in self._queue:
+            if request._waiter is not None:
+                request._state = _LEAD
+                request._waiter.release()
+                return False
+        self._worker().submit(self._drain)
+        return False
+
+    def _run_batch(self) -> None:
+        with self._mutex:
+            batch, self._queue = self._queue, []
+        try:
+            self._commit_batch(batch)
+        except BaseException as exc:
+            # commit_batch records per-request failures itself; anything escaping it
+            # (KeyboardInterrupt, a bug) must still release every caller.
+            for request in batch:
+                if request.error is None:
+                    request.error = exc
+            self._resolve(batch)
+            raise
+        self._resolve(batch)
+
+    @staticmethod
+    def _resolve(batch: list[Request[Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[Request[Any]]] = {}
+        for request in batch:
+            if request._loop is not None:
+                by_loop.setdefault(request._loop, []).append(request)
+            elif request._state != _LEAD:
+                # A sync caller: the leader's own request is simply returned.
+                request._state = _DONE
+                assert request._waiter is not None
+                if request._waiter.locked():
+                    request._waiter.release()
+        for loop, requests in by_loop.items():
+            # A closed loop raises RuntimeError: nobody is waiting there any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, requests)

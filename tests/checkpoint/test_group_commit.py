@@ -1,0 +1,216 @@
+"""Group commit on SQLite: concurrent writes share transactions, and fail one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, insert, make_url, select
+
+from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint._backend import EngineOptions
+from orchestra.checkpoint._journal import JournalEntry
+from orchestra.checkpoint._plans import Plan, Step
+from orchestra.checkpoint.schema import journal
+from orchestra.checkpoint.sqlite import SQLiteBackend
+
+WRITES = 400
+
+
+def _traced(engine: Any) -> list[str]:
+    """Every SQL statement the engine's connections run from now on, in order."""
+    statements: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def trace(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    return statements
+
+
+def _write_transactions(statements: list[str]) -> int:
+    """Transactions that wrote: BEGIN IMMEDIATE ... COMMIT, or a lone INSERT in autocommit."""
+    count, open_ = 0, False
+    for sql in statements:
+        head = sql.lstrip().split(None, 1)[0].upper()
+        if sql.startswith("BEGIN IMMEDIATE"):
+            count, open_ = count + 1, True
+        elif head in ("COMMIT", "ROLLBACK") and not sql.upper().startswith("ROLLBACK TO"):
+            open_ = False
+        elif head == "INSERT" and not open_:
+            count += 1
+    return count
+
+
+def _entry(seq: int) -> JournalEntry:
+    return JournalEntry(seq, "model", "writer", f'"answer {seq}"')
+
+
+def _journal_rows(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM orchestra_journal").fetchone()[0])
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "checkpoints.db"
+
+
+@pytest.fixture
+def saver(db_path: Path) -> Iterator[SQLCheckpointer]:
+    with SQLCheckpointer(f"sqlite:///{db_path}") as opened:
+        yield opened
+
+
+def test_concurrent_async_writes_share_a_few_transactions(
+    saver: SQLCheckpointer, db_path: Path
+) -> None:
+    statements = _traced(saver.engine)
+
+    async def main() -> None:
+        await saver.asetup()
+        statements.clear()
+        await asyncio.gather(
+            *(saver.awrite_journal("t", f"task:{i}", _entry(0)) for i in range(WRITES))
+        )
+
+    asyncio.run(main())
+    assert _journal_rows(db_path) == WRITES
+    # One transaction per request would be WRITES; the queue drains in a handful.
+    assert _write_transactions(statements) <= WRITES // 5
+
+
+def test_threads_writing_at_once_all_land_in_fewer_transactions(
+    saver: SQLCheckpointer, db_path: Path
+) -> None:
+    saver.setup()
+    statements = _traced(saver.engine)
+    threads, each = 8, WRITES // 8
+    start = threading.Barrier(threads)
+
+    def worker(index: int) -> None:
+        start.wait()
+        for seq in range(each):
+            saver.write_journal("t", f"task:{index}", _entry(seq))
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    assert _journal_rows(db_path) == threads * each
+    assert saver.read_journal("t", "task:3") == [_entry(seq) for seq in range(each)]
+    assert _write_transactions(statements) < threads * each
+
+
+def test_sync_and_async_writers_share_one_writer(saver: SQLCheckpointer, db_path: Path) -> None:
+    saver.setup()
+
+    def threaded(index: int) -> None:
+        for seq in range(20):
+            saver.write_journal("t", f"thread:{index}", _entry(seq))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(4) as pool:
+            threads = [loop.run_in_executor(pool, threaded, i) for i in range(4)]
+            await asyncio.gather(
+                *(saver.awrite_journal("t", f"task:{i}", _entry(0)) for i in range(200)),
+                *threads,
+            )
+        # An async read sees every committed write, its own loop's and the threads'.
+        assert await saver.aread_journal("t", "thread:2") == [_entry(s) for s in range(20)]
+
+    asyncio.run(main())
+    assert _journal_rows(db_path) == 200 + 4 * 20
+
+
+# -- a failing request fails alone ------------------------------------------------------
+
+
+def _row(name: str) -> dict[str, Any]:
+    return {
+        "thread_id": "t",
+        "checkpoint_ns": name,
+        "seq": 0,
+        "kind": "model",
+        "name": name,
+        "payload": "{}",
+        "created_at": time.time(),
+    }
+
+
+def _hold(started: threading.Event, release: threading.Event) -> Plan[None]:
+    """A write that keeps the writer busy until released, so the next requests queue up."""
+    started.set()
+    assert release.wait(10)
+    yield Step(insert(journal).values(_row("holder")))
+
+
+def _write(name: str) -> Plan[None]:
+    yield Step(insert(journal).values(_row(name)))
+
+
+def _half_then_python_error() -> Plan[None]:
+    yield Step(insert(journal).values(_row("half")))
+    raise RuntimeError("the plan gave up halfway")
+
+
+def _half_then_sql_error() -> Plan[None]:
+    yield Step(insert(journal).values(_row("half")))
+    yield Step(insert(journal).values({**_row("broken"), "payload": None}))  # NOT NULL
+
+
+@pytest.mark.parametrize(
+    ("failing", "error"),
+    [(_half_then_python_error, RuntimeError), (_half_then_sql_error, Exception)],
+    ids=["python-error", "sql-error"],
+)
+def test_a_failing_write_in_a_shared_transaction_fails_alone(
+    db_path: Path, failing: Any, error: type[Exception]
+) -> None:
+    backend = SQLiteBackend(make_url(f"sqlite:///{db_path}"), EngineOptions())
+    statements = _traced(backend.engine)
+    started, release = threading.Event(), threading.Event()
+
+    async def main() -> list[Any]:
+        from orchestra.checkpoint import _plans
+        from orchestra.checkpoint._statements import Statements
+
+        await backend.arun(_plans.setup(Statements("sqlite")), write=True)
+        holder = asyncio.create_task(backend.arun(_hold(started, release), write=True))
+        assert await asyncio.to_thread(started.wait, 10)
+        queued = [
+            asyncio.create_task(backend.arun(_write("before"), write=True)),
+            asyncio.create_task(backend.arun(failing(), write=True)),
+            asyncio.create_task(backend.arun(_write("after"), write=True)),
+        ]
+        await asyncio.sleep(0.01)  # every request is queued behind the holder
+        release.set()
+        return await asyncio.gather(holder, *queued, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+        with backend.engine.connect() as conn:
+            names = set(conn.scalars(select(journal.c.name)))
+            total = conn.scalar(select(func.count()).select_from(journal))
+    finally:
+        backend.close()
+    assert [outcomes[0], outcomes[1], outcomes[3]] == [None, None, None]
+    assert isinstance(outcomes[2], error)
+    # The others' rows are committed; none of the failing write's, not even its first.
+    assert names == {"holder", "before", "after"}
+    assert total == 3
+    # ... and they were committed together: the failure was undone to its savepoint.
+    assert any(sql.startswith("ROLLBACK TO") for sql in statements)
+
+
+def test_writes_after_close_are_refused_with_a_clear_error(saver: SQLCheckpointer) -> None:
+    saver.setup()
+    saver.close()
+    with pytest.raises(RuntimeError, match="was closed"):
+        saver.write_journal("t", "task:0", _entry(0))
