@@ -173,9 +173,15 @@ class GroupCommit:
         while keep_going:
             try:
                 self._run_batch()
-            finally:
+            except BaseException:
+                # This batch's callers were told; the requests queued since still
+                # need someone to run them.
                 with self._mutex:
-                    keep_going = self._pass_lead(worker=True)
+                    if self._pass_lead(worker=True):
+                        self._worker().submit(self._drain)
+                raise
+            with self._mutex:
+                keep_going = self._pass_lead(worker=True)
 
     def _pass_lead(self, *, worker: bool) -> bool:
         """After a batch (holding the mutex): whether the worker should go on draining."""

@@ -1,14 +1,13 @@
-"""SQLite tuning: WAL, busy timeout, `synchronous`, and one writer connection.
+"""SQLite tuning: WAL, busy timeout, `synchronous`, and one group-committing writer.
 
-All writes of a saver go through a single connection behind a lock. A write of
-several statements begins with `BEGIN IMMEDIATE`, and a lone statement takes
+All writes of a saver go through a single connection, group-committed
+(`_group_commit`): the writes queued while one transaction runs share the next.
+A write transaction begins with `BEGIN IMMEDIATE`, and a lone statement takes
 the write lock as it starts, so a writer never holds a read snapshot while it
 waits: other processes' writers make it wait out `busy_timeout`, never fail
-with "database is locked". Readers use pooled connections, which WAL lets run
-beside the writer.
-Async calls run the same code on a worker thread: sqlite3 is a blocking
-library (aiosqlite is also a thread), and sharing the writer between sync and
-async callers is what keeps it to one writer per saver.
+with "database is locked". Sync reads use pooled connections, which WAL lets
+run beside the writer; async reads join the writer's queue, so an event loop
+never needs a thread per call (sqlite3 is a blocking library).
 """
 
 from __future__ import annotations
