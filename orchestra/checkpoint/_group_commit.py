@@ -105,18 +105,23 @@ class GroupCommit:
     ) -> T:
         """Run `work` in the next shared transaction; returns once it is committed."""
         request: Request[T] = Request(work, read_only=read_only, single_statement=single_statement)
-        waiter = request._waiter = threading.Lock()
-        waiter.acquire()
         with self._mutex:
-            self._enqueue(request)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
+            self._check_open()
+            waiter = None
+            if self._leading:
+                waiter = request._waiter = threading.Lock()
+                waiter.acquire()
+                self._queue.append(request)
+            else:
+                # Nobody leads, so nothing is queued: lead, with no lock of our own.
+                self._leading = True
+        if waiter is None:
+            self._lead(request)
+        else:
             # Released when the request is done, or when the leader hands over to us.
             waiter.acquire()
-            lead = request._state == _LEAD
-        if lead:
-            self._lead()
+            if request._state == _LEAD:
+                self._lead(None)
         return request.outcome()
 
     async def acall(
@@ -128,7 +133,8 @@ class GroupCommit:
         future: asyncio.Future[T] = loop.create_future()
         request._future, request._loop = future, loop
         with self._mutex:
-            self._enqueue(request)
+            self._check_open()
+            self._queue.append(request)
             start = not self._leading
             self._leading = True
             if start:
@@ -147,22 +153,22 @@ class GroupCommit:
 
     # -- inside -----------------------------------------------------------------
 
-    def _enqueue(self, request: Request[Any]) -> None:
+    def _check_open(self) -> None:
         if self._closed:
             raise WriterClosedError(
                 "this SQLCheckpointer was closed: open a new one to write to the database"
             )
-        self._queue.append(request)
 
     def _worker(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="orchestra-writer")
         return self._executor
 
-    def _lead(self) -> None:
-        """Commit one batch (it holds our own request), then pass the lead on."""
+    def _lead(self, own: Request[Any] | None) -> None:
+        """Commit one batch (our own request, not queued, and whatever is), then pass
+        the lead on."""
         try:
-            self._run_batch()
+            self._run_batch(own)
         finally:
             with self._mutex:
                 self._pass_lead(worker=False)
@@ -172,7 +178,7 @@ class GroupCommit:
         keep_going = True
         while keep_going:
             try:
-                self._run_batch()
+                self._run_batch(None)
             except BaseException:
                 # This batch's callers were told; the requests queued since still
                 # need someone to run them.
@@ -201,9 +207,11 @@ class GroupCommit:
         self._worker().submit(self._drain)
         return False
 
-    def _run_batch(self) -> None:
+    def _run_batch(self, own: Request[Any] | None) -> None:
         with self._mutex:
             batch, self._queue = self._queue, []
+        if own is not None:
+            batch.insert(0, own)
         try:
             self._commit_batch(batch)
         except BaseException as exc:
@@ -222,12 +230,10 @@ class GroupCommit:
         for request in batch:
             if request._loop is not None:
                 by_loop.setdefault(request._loop, []).append(request)
-            elif request._state != _LEAD:
-                # A sync caller: the leader's own request is simply returned.
+            elif request._waiter is not None and request._state != _LEAD:
+                # A waiting sync caller (the leader's own request is simply returned).
                 request._state = _DONE
-                assert request._waiter is not None
-                if request._waiter.locked():
-                    request._waiter.release()
+                request._waiter.release()
         for loop, requests in by_loop.items():
             # A closed loop raises RuntimeError: nobody is waiting there any more.
             with contextlib.suppress(RuntimeError):

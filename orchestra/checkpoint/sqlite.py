@@ -16,7 +16,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,6 +72,8 @@ class SQLiteBackend:
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", _on_begin)
         self._writer: Connection | None = None
+        # The writer's sqlite3 connection, kept at hand: every write runs on it.
+        self._writer_driver: Any = None
         self._group = GroupCommit(self._commit_batch)
         self._inserts = InsertCompiler(self.engine.dialect)
 
@@ -93,6 +95,7 @@ class SQLiteBackend:
     def _writer_connection(self) -> Connection:
         if self._writer is None or self._writer.closed or self._writer.invalidated:
             self._writer = self.engine.connect().execution_options(**{_WRITER: True})
+            self._writer_driver = self._writer.connection.driver_connection
         return self._writer
 
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
@@ -124,7 +127,7 @@ class SQLiteBackend:
         self._group.close()
         if self._writer is not None:
             self._writer.close()
-            self._writer = None
+            self._writer = self._writer_driver = None
         self.engine.dispose()
 
     async def aclose(self) -> None:
@@ -143,13 +146,9 @@ class SQLiteBackend:
             return None
         compiled = [self._inserts.combined([part]) for part in parts]
         return _DriverInserts(
-            self._driver,
+            self,
             [(c.sql, c.args([rows])) for c, (_, rows) in zip(compiled, parts, strict=True)],
         )
-
-    def _driver(self) -> Any:
-        assert self._writer is not None
-        return self._writer.connection.driver_connection
 
     def _commit_batch(self, batch: list[Request[Any]]) -> None:
         """Run a batch of requests in one transaction, each write of several statements
@@ -160,9 +159,10 @@ class SQLiteBackend:
         caller is answered. The transaction is the driver's: SQLAlchemy's "begin"
         finds it open and adds nothing.
         """
-        conn = self._writer_connection()
-        driver = conn.connection.driver_connection
-        assert driver is not None
+        writer = self._writer
+        if writer is None or writer.invalidated:
+            writer = self._writer_connection()
+        driver = self._writer_driver
         if len(batch) == 1 and batch[0].single_statement:
             # One statement is a transaction by itself (autocommit).
             request = batch[0]
@@ -210,10 +210,10 @@ class SQLiteBackend:
             if not isinstance(exc, Exception):
                 raise
         finally:
-            if conn.in_transaction():
+            if writer.in_transaction():
                 # Only SQLAlchemy's bookkeeping: the driver's transaction has ended,
                 # so its rollback() is a no-op.
-                conn.rollback()
+                writer.rollback()
 
 
 class _DriverInserts:
@@ -223,15 +223,15 @@ class _DriverInserts:
     would cost more than SQLite's work.
     """
 
-    __slots__ = ("_driver", "_statements", "single")
+    __slots__ = ("_backend", "_statements", "single")
 
-    def __init__(self, driver: Callable[[], Any], statements: list[tuple[str, Any]]) -> None:
-        self._driver = driver
+    def __init__(self, backend: SQLiteBackend, statements: list[tuple[str, Any]]) -> None:
+        self._backend = backend
         self._statements = statements
         self.single = len(statements) == 1
 
     def __call__(self) -> None:
-        execute_sql = self._driver().execute
+        execute_sql = self._backend._writer_driver.execute
         for sql, args in self._statements:
             execute_sql(sql, args)
 
