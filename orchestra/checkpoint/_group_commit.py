@@ -116,12 +116,16 @@ class GroupCommit:
                 # Nobody leads, so nothing is queued: lead, with no lock of our own.
                 self._leading = True
         if waiter is None:
-            self._lead(request)
+            try:
+                self._run_batch(request)
+            finally:
+                with self._mutex:
+                    self._pass_lead(worker=False)
         else:
             # Released when the request is done, or when the leader hands over to us.
             waiter.acquire()
             if request._state == _LEAD:
-                self._lead(None)
+                self._lead()
         return request.outcome()
 
     async def acall(
@@ -164,11 +168,10 @@ class GroupCommit:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="orchestra-writer")
         return self._executor
 
-    def _lead(self, own: Request[Any] | None) -> None:
-        """Commit one batch (our own request, not queued, and whatever is), then pass
-        the lead on."""
+    def _lead(self) -> None:
+        """Commit one batch (it holds our own request), then pass the lead on."""
         try:
-            self._run_batch(own)
+            self._run_batch(None)
         finally:
             with self._mutex:
                 self._pass_lead(worker=False)
@@ -208,6 +211,7 @@ class GroupCommit:
         return False
 
     def _run_batch(self, own: Request[Any] | None) -> None:
+        """Commit `own` (a leader's request, not queued) and everything queued."""
         with self._mutex:
             batch, self._queue = self._queue, []
         if own is not None:
@@ -226,15 +230,17 @@ class GroupCommit:
 
     @staticmethod
     def _resolve(batch: list[Request[Any]]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[Request[Any]]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop, list[Request[Any]]] | None = None
         for request in batch:
             if request._loop is not None:
+                if by_loop is None:
+                    by_loop = {}
                 by_loop.setdefault(request._loop, []).append(request)
             elif request._waiter is not None and request._state != _LEAD:
                 # A waiting sync caller (the leader's own request is simply returned).
                 request._state = _DONE
                 request._waiter.release()
-        for loop, requests in by_loop.items():
+        for loop, requests in (by_loop or {}).items():
             # A closed loop raises RuntimeError: nobody is waiting there any more.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, requests)

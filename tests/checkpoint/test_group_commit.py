@@ -129,6 +129,29 @@ def test_sync_and_async_writers_share_one_writer(saver: SQLCheckpointer, db_path
     assert _journal_rows(db_path) == 200 + 4 * 20
 
 
+def test_callers_cancelled_while_queued_leave_the_others_answered(
+    saver: SQLCheckpointer, db_path: Path
+) -> None:
+    async def main() -> None:
+        await saver.asetup()
+        tasks = [
+            asyncio.create_task(saver.awrite_journal("t", f"task:{i}", _entry(0)))
+            for i in range(100)
+        ]
+        await asyncio.sleep(0)  # every request is queued
+        for task in tasks[::2]:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(outcome is None for outcome in outcomes[1::2])
+        # The writer still serves new callers.
+        await saver.awrite_journal("t", "later", _entry(0))
+        assert await saver.aread_journal("t", "later") == [_entry(0)]
+
+    asyncio.run(main())
+    # A cancelled caller stops waiting; its write, already queued, is not taken back.
+    assert _journal_rows(db_path) == 101
+
+
 # -- a failing request fails alone ------------------------------------------------------
 
 
