@@ -9,9 +9,12 @@ then tells each caller its outcome. Nobody hears "written" before the COMMIT tha
 their rows, so durability is exactly that of one transaction per request.
 
 A sync caller (a LangGraph background thread, a CLI command) leads on its own thread when
-the writer is idle: no hand-off at all. An async caller never blocks its event loop: it
-queues its request with a future, and when nobody leads, one worker thread starts
-draining the queue; that one thread serves every request that arrives while it works.
+the writer is idle: no hand-off at all. An async caller queues its request with a future.
+When it finds the writer idle and commits do not fsync, it lets the other ready tasks
+queue theirs and commits that burst on the event loop's own thread, provided no other
+process holds the write lock: a worker thread would pay a wait for the GIL after every
+statement while the loop is busy. Anything left, or a batch that would have to wait for a
+lock, goes to one worker thread, which serves every request that arrives while it works.
 """
 
 from __future__ import annotations
@@ -85,14 +88,18 @@ class GroupCommit:
     """Serialises write requests into shared transactions, sync and async callers alike.
 
     Args:
-        commit_batch: runs every request of a batch in one transaction and commits it,
-            setting each request's `result` or `error` (a failing request must fail
-            alone: its own work undone, the others' kept). It is only ever called by
-            one thread at a time.
+        commit_batch: `commit_batch(batch, wait=...)` runs every request of a batch in
+            one transaction and commits it, setting each request's `result` or `error`
+            (a failing request must fail alone: its own work undone, the others' kept),
+            and returns True. With `wait=False` it must not block on another process's
+            lock: it returns False, having done nothing. Only one thread calls it at a time.
+        inline_async: let an async caller that finds the writer idle commit the first
+            batch on its event loop's thread (right for commits that do not fsync).
     """
 
-    def __init__(self, commit_batch: Callable[[list[Request[Any]]], None]) -> None:
+    def __init__(self, commit_batch: Callable[..., bool], *, inline_async: bool = False) -> None:
         self._commit_batch = commit_batch
+        self._inline = inline_async
         self._mutex = threading.Lock()
         self._idle = threading.Condition(self._mutex)
         self._queue: list[Request[Any]] = []
@@ -141,8 +148,16 @@ class GroupCommit:
             self._queue.append(request)
             start = not self._leading
             self._leading = True
-            if start:
+            if start and not self._inline:
                 self._worker().submit(self._drain)
+        if start and self._inline:
+            try:
+                # Let the tasks made ready with this one queue their writes first.
+                await asyncio.sleep(0)
+                self._inline_batch()
+            finally:
+                with self._mutex:
+                    self._pass_lead(worker=False)
         return await future
 
     def close(self) -> None:
@@ -156,6 +171,29 @@ class GroupCommit:
             executor.shutdown(wait=True)
 
     # -- inside -----------------------------------------------------------------
+
+    def _inline_batch(self) -> None:
+        """Commit the queue on the event loop's own thread, if the writer is free now.
+
+        No thread hand-off and no wait for the GIL per statement; if another process
+        holds the write lock, the batch goes back to the queue for the worker thread,
+        which may wait for it without stalling the loop.
+        """
+        with self._mutex:
+            batch, self._queue = self._queue, []
+        try:
+            ran = self._commit_batch(batch, wait=False)
+        except BaseException as exc:
+            for request in batch:
+                if request.error is None:
+                    request.error = exc
+            self._resolve(batch)
+            raise
+        if ran:
+            self._resolve(batch)
+        else:
+            with self._mutex:
+                self._queue[:0] = batch
 
     def _check_open(self) -> None:
         if self._closed:
@@ -217,7 +255,7 @@ class GroupCommit:
         if own is not None:
             batch.insert(0, own)
         try:
-            self._commit_batch(batch)
+            self._commit_batch(batch, wait=True)
         except BaseException as exc:
             # commit_batch records per-request failures itself; anything escaping it
             # (KeyboardInterrupt, a bug) must still release every caller.

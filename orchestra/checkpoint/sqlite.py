@@ -7,7 +7,9 @@ the write lock as it starts, so a writer never holds a read snapshot while it
 waits: other processes' writers make it wait out `busy_timeout`, never fail
 with "database is locked". Sync reads use pooled connections, which WAL lets
 run beside the writer; async reads join the writer's queue, so an event loop
-never needs a thread per call (sqlite3 is a blocking library).
+never needs a thread per call (sqlite3 is a blocking library). A burst of async
+requests may be committed on the loop's own thread, but never one that would
+wait for another process's lock.
 """
 
 from __future__ import annotations
@@ -74,7 +76,11 @@ class SQLiteBackend:
         self._writer: Connection | None = None
         # The writer's sqlite3 connection, kept at hand: every write runs on it.
         self._writer_driver: Any = None
-        self._group = GroupCommit(self._commit_batch)
+        # With synchronous OFF or NORMAL a WAL commit does not fsync, so a burst of
+        # async writes may be committed on the event loop's thread.
+        self._group = GroupCommit(
+            self._commit_batch, inline_async=options.synchronous in ("OFF", "NORMAL")
+        )
         self._inserts = InsertCompiler(self.engine.dialect)
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
@@ -150,7 +156,7 @@ class SQLiteBackend:
             [(c.sql, c.args([rows])) for c, (_, rows) in zip(compiled, parts, strict=True)],
         )
 
-    def _commit_batch(self, batch: list[Request[Any]]) -> None:
+    def _commit_batch(self, batch: list[Request[Any]], *, wait: bool) -> bool:
         """Run a batch of requests in one transaction, each write of several statements
         in its own savepoint.
 
@@ -163,17 +169,21 @@ class SQLiteBackend:
         if writer is None or writer.invalidated:
             writer = self._writer_connection()
         driver = self._writer_driver
-        if len(batch) == 1 and batch[0].single_statement:
+        if wait and len(batch) == 1 and batch[0].single_statement:
             # One statement is a transaction by itself (autocommit).
             request = batch[0]
             try:
                 request.result = request.work()
             except Exception as exc:
                 request.error = exc
-            return
+            return True
         writes = sum(1 for r in batch if not r.read_only)
         # A batch of reads alone takes no write lock: other processes keep writing.
-        driver.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if writes else "BEGIN"
+        if wait:
+            driver.execute(begin)
+        elif not self._begin_now(driver, begin):
+            return False
         grouped = writes > 1
         failed = False
         try:
@@ -214,6 +224,20 @@ class SQLiteBackend:
                 # Only SQLAlchemy's bookkeeping: the driver's transaction has ended,
                 # so its rollback() is a no-op.
                 writer.rollback()
+        return True
+
+    def _begin_now(self, driver: Any, begin: str) -> bool:
+        """Begin without waiting for another process's lock; False if one holds it."""
+        driver.execute("PRAGMA busy_timeout = 0")
+        try:
+            driver.execute(begin)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return False
+            raise
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {int(self._options.busy_timeout * 1000)}")
+        return True
 
 
 class _DriverInserts:

@@ -152,6 +152,33 @@ def test_callers_cancelled_while_queued_leave_the_others_answered(
     assert _journal_rows(db_path) == 101
 
 
+def test_an_async_write_waiting_for_another_process_lock_leaves_the_loop_running(
+    saver: SQLCheckpointer, db_path: Path
+) -> None:
+    saver.setup()
+    other = sqlite3.connect(db_path, isolation_level=None)  # another writer of the file
+    other.execute("BEGIN IMMEDIATE")
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, other.execute, "COMMIT")
+        write = asyncio.create_task(saver.awrite_journal("t", "task:0", _entry(0)))
+        ticks = 0
+        while not write.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        await write
+        return ticks
+
+    try:
+        ticks = asyncio.run(main())
+    finally:
+        other.close()
+    # The loop kept turning while the write waited out the lock (about 30 ticks).
+    assert ticks >= 10
+    assert saver.read_journal("t", "task:0") == [_entry(0)]
+
+
 # -- a failing request fails alone ------------------------------------------------------
 
 
@@ -205,7 +232,10 @@ def test_a_failing_write_in_a_shared_transaction_fails_alone(
         from orchestra.checkpoint._statements import Statements
 
         await backend.arun(_plans.setup(Statements("sqlite")), write=True)
-        holder = asyncio.create_task(backend.arun(_hold(started, release), write=True))
+        # A sync caller leads on its own thread, so the async requests queue behind it.
+        holder = asyncio.create_task(
+            asyncio.to_thread(backend.run, _hold(started, release), write=True)
+        )
         assert await asyncio.to_thread(started.wait, 10)
         queued = [
             asyncio.create_task(backend.arun(_write("before"), write=True)),
