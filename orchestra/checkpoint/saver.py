@@ -93,7 +93,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         busy_timeout: seconds a SQLite connection waits for another
             process's lock before failing.
         pool_size: connections kept open per pool.
-        max_overflow: extra connections a pool may open under load.
+        max_overflow: extra connections a pool may open under load (on
+            PostgreSQL kept open once opened, since reconnecting costs more).
         prepared_statements: PostgreSQL only; set `False` behind pgbouncer in
             transaction mode.
         serde: serializer to use instead of the strict default.
