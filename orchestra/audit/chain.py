@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from collections.abc import Iterable
-from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from orchestra.audit.entry import AuditEntry, canonical_json, fields_of
 
@@ -19,7 +20,22 @@ def entry_hash(entry: AuditEntry) -> str:
     """SHA-256 (hex) of the canonical JSON of every field of `entry` but `hash` itself."""
     body = fields_of(entry)
     del body["hash"]
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    return _body_hash(body)
+
+
+def _body_hash(body: dict[str, Any]) -> str:
+    # An entry's fields are plain strings and numbers, whose canonical JSON is what
+    # json.dumps makes of them directly; anything else takes the general way.
+    if all(_plain(value) for value in body.values()):
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = canonical_json(body)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    return kind is str or kind is int or value is None or (kind is float and math.isfinite(value))
 
 
 def link(drafts: Iterable[AuditEntry], seq: int, prev_hash: str) -> list[AuditEntry]:
@@ -27,10 +43,12 @@ def link(drafts: Iterable[AuditEntry], seq: int, prev_hash: str) -> list[AuditEn
     linked = []
     for draft in drafts:
         seq += 1
-        entry = replace(draft, seq=seq, prev_hash=prev_hash, hash="")
-        entry = replace(entry, hash=entry_hash(entry))
-        prev_hash = entry.hash
-        linked.append(entry)
+        body = fields_of(draft)
+        del body["hash"]
+        body["seq"] = seq
+        body["prev_hash"] = prev_hash
+        prev_hash = _body_hash(body)
+        linked.append(AuditEntry(**body, hash=prev_hash))
     return linked
 
 

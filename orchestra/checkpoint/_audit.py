@@ -1,9 +1,14 @@
 """The audit trail's statements and plans, run by the saver's backend like its own.
 
-`append` stores a task's pending writes and their audit entries in one transaction, so
-the trail is exactly as complete as the checkpoints. Appends to one thread's chain are
-serialised: SQLite has a single writer anyway, and on PostgreSQL a transaction-scoped
-advisory lock on the thread makes a parallel branch wait for the head it extends.
+Both ways of appending store a task's pending writes and their audit entries in one
+transaction, so the trail is exactly as complete as the checkpoints. `extend` (and, on
+PostgreSQL, `Extension`, the same as one statement) links the entries to a chain head
+remembered from the last append and lands only if that is still the head and none of
+the records is in the trail yet; otherwise it raises `IntegrityError` having changed
+nothing. `append` is the careful way: appends to one thread's chain are serialised
+(SQLite has a single writer anyway, and on PostgreSQL a transaction-scoped advisory lock
+on the thread makes a parallel branch wait for the head it extends), then it reads the
+head and skips the records already audited.
 """
 
 from __future__ import annotations
@@ -18,20 +23,24 @@ from sqlalchemy import (
     Insert,
     Integer,
     Select,
+    Update,
     bindparam,
     delete,
     func,
+    insert,
     literal,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from orchestra.audit.chain import GENESIS, ChainHead, link
 from orchestra.audit.entry import ENTRY_FIELDS, AuditEntry, fields_of
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint.schema import audit, audit_heads
 
-__all__ = ["append", "delete_audit", "read_audit"]
+__all__ = ["Extension", "append", "delete_audit", "extend", "read_audit"]
 
 # Record ids per lookup of those already audited, well under any bound-parameter limit.
 _CHUNK = 500
@@ -48,12 +57,16 @@ class _Statements(NamedTuple):
     known_records: Select[Any]
     insert_entries: Insert
     save_head: Insert
+    start_head: Insert
+    move_head: Update
 
 
 @functools.cache
 def _statements(dialect: str) -> _Statements:
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     thread: BindParameter[str] = bindparam("thread_id")
+    # Not "thread_id": that name is the column's own in an INSERT or UPDATE.
+    chain: BindParameter[str] = bindparam("chain")
     save_head = dialect_insert(audit_heads)
     return _Statements(
         # SQLite needs no lock: its one writer holds the whole database already.
@@ -74,15 +87,38 @@ def _statements(dialect: str) -> _Statements:
             index_elements=[audit_heads.c.thread_id],
             set_={"seq": save_head.excluded.seq, "hash": save_head.excluded.hash},
         ),
+        # A new chain's head, unless the thread has one already.
+        start_head=dialect_insert(audit_heads)
+        .values(thread_id=chain, seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+        .on_conflict_do_nothing()
+        .returning(audit_heads.c.seq),
+        # The head moved on, if it is still the one the entries were linked to.
+        move_head=update(audit_heads)
+        .where(
+            audit_heads.c.thread_id == chain,
+            audit_heads.c.seq == bindparam("prev_seq"),
+            audit_heads.c.hash == bindparam("prev_hash"),
+        )
+        .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+        .returning(audit_heads.c.seq),
     )
+
+
+def _move_head(sql: _Statements, prev: ChainHead, entries: Sequence[AuditEntry]) -> Step:
+    """The step that puts the head after `entries`, if it is still `prev`."""
+    last = entries[-1]
+    params = {"chain": last.thread_id, "head_seq": last.seq, "head_hash": last.hash}
+    if prev.seq == 0:
+        return Step(sql.start_head, params)
+    return Step(sql.move_head, {**params, "prev_seq": prev.seq, "prev_hash": prev.hash})
 
 
 def append(
     dialect: str,
     batches: Sequence[tuple[Insert, list[dict[str, Any]]]],
     drafts: Sequence[AuditEntry],
-) -> Plan[int]:
-    """Run the write `batches`, then chain the `drafts` not yet audited; returns how many.
+) -> Plan[dict[str, ChainHead]]:
+    """Run the write `batches`, then chain the `drafts` not yet audited; returns the heads.
 
     Records already in the thread's trail (LangGraph re-delivering a task's writes, or a
     nested workflow handing its records back) add nothing.
@@ -94,28 +130,133 @@ def append(
     by_thread: dict[str, list[AuditEntry]] = {}
     for draft in drafts:
         by_thread.setdefault(draft.thread_id, []).append(draft)
-    added = 0
+    heads = {}
     for thread_id, group in by_thread.items():
-        if sql.lock_chain is not None:
-            yield Step(sql.lock_chain, {"thread_id": thread_id})
-        heads = (yield Step(sql.read_head, {"thread_id": thread_id})).rows
-        seq, head = (int(heads[0].seq), str(heads[0].hash)) if heads else (0, GENESIS)
-        ids = [d.record_id for d in group]
-        known: set[str] = set()
-        for start in range(0, len(ids), _CHUNK):
-            found = yield Step(
-                sql.known_records,
-                {"thread_id": thread_id, "record_ids": ids[start : start + _CHUNK]},
+        heads[thread_id] = yield from _chain(sql, thread_id, group)
+    return heads
+
+
+def _chain(sql: _Statements, thread_id: str, group: Sequence[AuditEntry]) -> Plan[ChainHead]:
+    """Lock the thread's chain, read its head, and link the drafts not yet audited to it."""
+    if sql.lock_chain is not None:
+        yield Step(sql.lock_chain, {"thread_id": thread_id})
+    heads = (yield Step(sql.read_head, {"thread_id": thread_id})).rows
+    head = ChainHead(int(heads[0].seq), str(heads[0].hash)) if heads else ChainHead(0, GENESIS)
+    ids = [d.record_id for d in group]
+    known: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        found = yield Step(
+            sql.known_records,
+            {"thread_id": thread_id, "record_ids": ids[start : start + _CHUNK]},
+        )
+        known.update(row.record_id for row in found.rows)
+    entries = link([d for d in group if d.record_id not in known], *head)
+    if not entries:
+        return head
+    yield Step(sql.insert_entries, [fields_of(e) for e in entries])
+    last = entries[-1]
+    yield Step(sql.save_head, {"thread_id": thread_id, "seq": last.seq, "hash": last.hash})
+    return ChainHead(last.seq, last.hash)
+
+
+def extend(
+    dialect: str,
+    batches: Sequence[tuple[Insert, list[dict[str, Any]]]],
+    entries: Sequence[AuditEntry],
+    prev: ChainHead,
+) -> Plan[ChainHead]:
+    """Run the write `batches` and add `entries`, linked to `prev`; returns the new head.
+
+    For a back-end with one writer (SQLite), whose transaction holds the database: if
+    the head moved on, the careful `append` takes over in the same transaction. A record
+    already audited fails the entries' insert with `IntegrityError`.
+    """
+    sql = _statements(dialect)
+    for statement, rows in batches:
+        if rows:
+            yield Step(statement, rows)
+    moved = yield _move_head(sql, prev, entries)
+    if not moved.rows:
+        return (yield from _chain(sql, entries[0].thread_id, entries))
+    yield Step(sql.insert_entries, [fields_of(e) for e in entries])
+    return ChainHead(entries[-1].seq, entries[-1].hash)
+
+
+class Extension:
+    """PostgreSQL: the writes, the head's move and the entries as one statement.
+
+    The writes ride as CTEs (as in `CombinedInsert`), the head's move as another, and
+    the entries come from arrays (one statement for any number of them), numbered only
+    if the head moved: when it did not (another process appended, or the thread's trail
+    was deleted), their `seq` is NULL and the statement fails whole with a NOT NULL
+    violation, as it does with a unique violation for a record already audited. One
+    round trip, atomic without BEGIN/COMMIT, nothing written unless all of it is.
+    """
+
+    def __init__(
+        self, writes: Sequence[tuple[Insert, Sequence[str], int]], new_chain: bool, dialect: Dialect
+    ) -> None:
+        sql = _statements("postgresql")
+        head = (sql.start_head if new_chain else sql.move_head).cte("head")
+        columns = [audit.c[name] for name in ENTRY_FIELDS]
+        rows = (
+            func.unnest(
+                *(bindparam(f"entry_{c.name}", type_=postgresql.ARRAY(c.type)) for c in columns)
             )
-            known.update(row.record_id for row in found.rows)
-        entries = link([d for d in group if d.record_id not in known], seq, head)
-        if not entries:
-            continue
-        yield Step(sql.insert_entries, [fields_of(e) for e in entries])
+            .table_valued(*ENTRY_FIELDS)
+            .render_derived()
+            .alias("entry")
+        )
+        numbered = [
+            select(rows.c.seq).select_from(head).scalar_subquery().label("seq")
+            if name == "seq"
+            else rows.c[name]
+            for name in ENTRY_FIELDS
+        ]
+        statement = insert(audit).from_select(list(ENTRY_FIELDS), select(*numbered))
+        self._writes: list[list[dict[str, str]]] = []
+        for index, (write, write_columns, count) in enumerate(writes):
+            table: Any = write.table
+            names = [{c: f"w{index}_{row}_{c}" for c in write_columns} for row in range(count)]
+            self._writes.append(names)
+            values = [
+                {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()}
+                for row in names
+            ]
+            statement = statement.add_cte(write.values(values).cte(f"writes{index}"))
+        compiled = statement.add_cte(head).compile(dialect=dialect)
+        self.sql = compiled.string
+        self._convert = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+
+    def args(
+        self,
+        writes: Sequence[list[dict[str, Any]]],
+        entries: Sequence[AuditEntry],
+        prev: ChainHead,
+    ) -> dict[str, Any]:
+        """The driver's parameters for these write rows and linked entries."""
         last = entries[-1]
-        yield Step(sql.save_head, {"thread_id": thread_id, "seq": last.seq, "hash": last.hash})
-        added += len(entries)
-    return added
+        values: dict[str, Any] = {
+            "chain": last.thread_id,
+            "head_seq": last.seq,
+            "head_hash": last.hash,
+            "prev_seq": prev.seq,
+            "prev_hash": prev.hash,
+        }
+        for name in ENTRY_FIELDS:
+            values[f"entry_{name}"] = [getattr(e, name) for e in entries]
+        for names, rows in zip(self._writes, writes, strict=True):
+            for row_names, row in zip(names, rows, strict=True):
+                for column, name in row_names.items():
+                    values[name] = row[column]
+        for name, convert in self._convert.items():
+            if name in values:
+                values[name] = convert(values[name])
+        return values
 
 
 def read_audit(thread_id: str) -> Plan[tuple[list[AuditEntry], ChainHead | None]]:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Insert, create_engine
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from orchestra.checkpoint._backend import (
@@ -68,8 +69,11 @@ class PostgresBackend:
         elif async_commit and "options" not in url.query:
             connect_args["options"] = "-c synchronous_commit=off"
         self._engine_args: dict[str, Any] = {
-            "pool_size": options.pool_size,
-            "max_overflow": options.max_overflow,
+            # Connections opened under load stay open rather than close on return:
+            # under sustained load (many concurrent runs) closing them meant
+            # reconnecting, a few ms each, for most statements.
+            "pool_size": options.pool_size + options.max_overflow,
+            "max_overflow": 0,
             "connect_args": connect_args,
         }
         self.engine = engine or create_engine(self._url, **self._engine_args)
@@ -141,6 +145,51 @@ class PostgresBackend:
                     await driver.execute(_ASYNC_COMMIT)
                 for sql, args in statements:
                     await driver.execute(sql, args)
+
+    def run_statement(self, sql: str, params: dict[str, Any]) -> None:
+        """Run one statement straight on the driver: atomic, in one round trip.
+
+        Raises:
+            IntegrityError: the statement broke a constraint; it changed nothing.
+        """
+        import psycopg
+
+        with self.engine.connect() as conn:
+            driver: Any = conn.connection.driver_connection
+            try:
+                if not self._set_local:
+                    driver.autocommit = True
+                    try:
+                        driver.execute(sql, params)
+                    finally:
+                        driver.autocommit = False
+                    return
+                with driver.pipeline(), driver.transaction():
+                    driver.execute(_ASYNC_COMMIT)
+                    driver.execute(sql, params)
+            except psycopg.IntegrityError as exc:
+                raise IntegrityError(sql, params, exc) from exc
+
+    async def arun_statement(self, sql: str, params: dict[str, Any]) -> None:
+        """Async `run_statement`."""
+        import psycopg
+
+        async with self._async_engine().connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            try:
+                if not self._set_local:
+                    await driver.set_autocommit(True)
+                    try:
+                        await driver.execute(sql, params)
+                    finally:
+                        await driver.set_autocommit(False)
+                    return
+                async with driver.pipeline(), driver.transaction():
+                    await driver.execute(_ASYNC_COMMIT)
+                    await driver.execute(sql, params)
+            except psycopg.IntegrityError as exc:
+                raise IntegrityError(sql, params, exc) from exc
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:

@@ -27,6 +27,7 @@ from orchestra.audit import _entries as _audit_entries
 from orchestra.audit.chain import ChainHead
 from orchestra.audit.entry import AuditEntry
 from orchestra.checkpoint import _audit, _journal, _leases, _plans
+from orchestra.checkpoint._appender import AuditAppender
 from orchestra.checkpoint._backend import (
     Backend,
     Batch,
@@ -70,6 +71,7 @@ class _Shared:
         self.lock = threading.Lock()
         self.ready = False  # whether setup() has run
         self.large_values = LargeValues()
+        self.audit = AuditAppender()
 
 
 class SQLCheckpointer(BaseCheckpointSaver[float]):
@@ -92,7 +94,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         busy_timeout: seconds a SQLite connection waits for another
             process's lock before failing.
         pool_size: connections kept open per pool.
-        max_overflow: extra connections a pool may open under load.
+        max_overflow: extra connections a pool may open under load (on
+            PostgreSQL kept open once opened, since reconnecting costs more).
         prepared_statements: PostgreSQL only; set `False` behind pgbouncer in
             transaction mode.
         serde: serializer to use instead of the strict default.
@@ -364,8 +367,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             batches = self._put_writes_batches(config, writes, task_id, task_path)
             trail = _audit_entries.drafts(config, writes, task_id, task_path)
             if trail:
-                plan = _audit.append(self._backend.dialect, batches, trail)
-                self._backend.run(plan, write=True)
+                self._shared.audit.append(self._backend, batches, trail)
             else:
                 self._backend.insert(batches)
 
@@ -374,6 +376,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self._ready()
         self._backend.run(_plans.delete_threads(self._sql, [thread_id]), write=True)
         self._backend.run(_audit.delete_audit([thread_id]), write=True)
+        self._shared.audit.forget([thread_id])
 
     # -- journal (orchestra.journal) ------------------------------------------
 
@@ -600,8 +603,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             batches = self._put_writes_batches(config, writes, task_id, task_path)
             trail = _audit_entries.drafts(config, writes, task_id, task_path)
             if trail:
-                plan = _audit.append(self._backend.dialect, batches, trail)
-                await self._backend.arun(plan, write=True)
+                await self._shared.audit.aappend(self._backend, batches, trail)
             else:
                 await self._backend.ainsert(batches)
 
@@ -610,6 +612,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         await self._aready()
         await self._backend.arun(_plans.delete_threads(self._sql, [thread_id]), write=True)
         await self._backend.arun(_audit.delete_audit([thread_id]), write=True)
+        self._shared.audit.forget([thread_id])
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async `delete_for_runs`."""
