@@ -7,7 +7,8 @@ transaction of three on SQLite. That append changes nothing unless the remembere
 is still the head and no record is audited yet; when it fails (another process
 appended, a record is delivered again, this process never saw the thread), the careful
 append runs in its place. Appends to one thread from this process take turns, so the
-branches of a fan-out do not race each other onto the careful path.
+branches of a fan-out do not race each other onto the careful path: on PostgreSQL by a
+lock per thread, on SQLite inside the one writer, where they share its group commit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from orchestra.audit.chain import GENESIS, ChainHead, link
 from orchestra.audit.entry import AuditEntry
 from orchestra.checkpoint import _audit
 from orchestra.checkpoint._backend import MAX_ROWS, Backend, Batch
+from orchestra.checkpoint._plans import Plan
 
 if TYPE_CHECKING:
     from orchestra.checkpoint.postgres import PostgresBackend
@@ -58,21 +60,22 @@ class AuditAppender:
         if thread_id is None:
             self._careful(backend, batches, drafts)
             return
+        if backend.dialect != "postgresql":
+            try:
+                backend.run(self._linked(backend.dialect, thread_id, batches, drafts), write=True)
+            except IntegrityError:
+                self._careful(backend, batches, drafts)
+            return
         with self._turns[hash(thread_id) % _STRIPES]:
             prev = self._head(thread_id)
             entries = link(drafts, *prev)
+            pg = cast("PostgresBackend", backend)
             try:
-                if backend.dialect == "postgresql":
-                    pg = cast("PostgresBackend", backend)
-                    pg.run_statement(*self._extension(pg, batches, entries, prev))
-                    head = ChainHead(entries[-1].seq, entries[-1].hash)
-                else:
-                    plan = _audit.extend(backend.dialect, batches, entries, prev)
-                    head = backend.run(plan, write=True)
+                pg.run_statement(*self._extension(pg, batches, entries, prev))
             except IntegrityError:
                 self._careful(backend, batches, drafts)
                 return
-            self._remember(thread_id, head)
+            self._remember(thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
 
     async def aappend(
         self, backend: Backend, batches: Sequence[Batch], drafts: Sequence[AuditEntry]
@@ -82,21 +85,38 @@ class AuditAppender:
         if thread_id is None:
             await self._acareful(backend, batches, drafts)
             return
+        if backend.dialect != "postgresql":
+            plan = self._linked(backend.dialect, thread_id, batches, drafts)
+            try:
+                await backend.arun(plan, write=True)
+            except IntegrityError:
+                await self._acareful(backend, batches, drafts)
+            return
         async with self._async_turn(thread_id):
             prev = self._head(thread_id)
             entries = link(drafts, *prev)
+            pg = cast("PostgresBackend", backend)
             try:
-                if backend.dialect == "postgresql":
-                    pg = cast("PostgresBackend", backend)
-                    await pg.arun_statement(*self._extension(pg, batches, entries, prev))
-                    head = ChainHead(entries[-1].seq, entries[-1].hash)
-                else:
-                    plan = _audit.extend(backend.dialect, batches, entries, prev)
-                    head = await backend.arun(plan, write=True)
+                await pg.arun_statement(*self._extension(pg, batches, entries, prev))
             except IntegrityError:
                 await self._acareful(backend, batches, drafts)
                 return
-            self._remember(thread_id, head)
+            self._remember(thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
+
+    def _linked(
+        self, dialect: str, thread_id: str, batches: Sequence[Batch], drafts: Sequence[AuditEntry]
+    ) -> Plan[ChainHead]:
+        """SQLite: link the drafts to the remembered head when the one writer runs the plan.
+
+        Plans run one at a time inside the writer's transaction, so appends to a thread
+        need no turns of their own and the branches of a fan-out share one commit. A head
+        remembered from a transaction that then failed to commit is only a wrong guess:
+        the next append finds the head elsewhere and chains carefully.
+        """
+        prev = self._head(thread_id)
+        head = yield from _audit.extend(dialect, batches, link(drafts, *prev), prev)
+        self._remember(thread_id, head)
+        return head
 
     def forget(self, thread_ids: Iterable[str]) -> None:
         """Drop the remembered heads of threads whose trails were deleted."""
