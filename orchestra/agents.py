@@ -227,7 +227,12 @@ class Agent:
                     text = text[:limit] + " … [cut]"
                 blocks.append(f"### {label}\n{text}")
             parts.append("Work so far:\n\n" + "\n\n".join(blocks))
-        feedback = state.feedback_for(self.name) if isinstance(state, OrchestraState) else None
+        # Feedback comes from a decision: without any, there is no record to look for.
+        feedback = (
+            state.feedback_for(self.name)
+            if isinstance(state, OrchestraState) and state.decisions
+            else None
+        )
         if feedback:
             parts.append(f"Your previous answer was sent back. Revise it. Feedback:\n{feedback}")
         system = self.instructions or f"You are {self.name}."
@@ -680,11 +685,10 @@ class Agent:
         clock: float,
         kind: str | None,
     ) -> AgentCall:
-        model = self.model
         result = AgentResult(
             agent=self.name,
             kind=kind or "model",
-            model=model_label(model),
+            model=model_label(self.model),
             input=[message_record(m) for m in messages],
             output=to_json(parsed),
             usage=_usage(replies),
@@ -820,7 +824,9 @@ def render(value: Any) -> str:
 
 def message_record(message: BaseMessage) -> dict[str, Any]:
     """A message as a small JSON dict for the results (role, content, tool calls)."""
-    record: dict[str, Any] = {"role": message.type, "content": message.text}
+    content = message.content
+    text = content if isinstance(content, str) else message.text
+    record: dict[str, Any] = {"role": message.type, "content": text}
     if isinstance(message, AIMessage) and message.tool_calls:
         record["tool_calls"] = [{"name": c["name"], "args": c["args"]} for c in message.tool_calls]
     if isinstance(message, ToolMessage):

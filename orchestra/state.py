@@ -9,6 +9,7 @@ workflow hands its whole final state back to its parent, and nothing is counted 
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, TypeVar
@@ -30,8 +31,17 @@ _T = TypeVar("_T")
 
 
 def new_id() -> str:
-    """A fresh random record id (128 bits, hex), cheaper than `uuid.uuid4().hex`."""
-    return os.urandom(16).hex()
+    """A fresh random record id (128 bits, hex).
+
+    Ids need to be unique, not unguessable: a generator of our own, seeded from the OS (and
+    again in a forked child), gives that without a system call per record, and a user's
+    `random.seed(...)` cannot make it repeat ids.
+    """
+    return f"{_IDS.getrandbits(128):032x}"
+
+
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
 
 
 class Usage(BaseModel):
