@@ -129,6 +129,28 @@ class Decision(BaseModel):
 
 
 _R = TypeVar("_R", AgentResult, Decision)
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def trusted(cls: type[_M], **values: Any) -> _M:
+    """An instance of `cls` from every one of its fields, already of the right types.
+
+    For records the engine builds on every call from values it made itself: validating
+    them again costs more than the rest of the record keeping. Pass every field.
+    """
+    fields = cls.__pydantic_fields__
+    if len(values) != len(fields):
+        missing = sorted(fields.keys() - values.keys())
+        raise TypeError(f"trusted({cls.__name__}): give every field; missing {missing}")
+    record = cls.__new__(cls)
+    _set(record, "__dict__", values)
+    _set(record, "__pydantic_fields_set__", set(values))
+    _set(record, "__pydantic_extra__", None)
+    _set(record, "__pydantic_private__", None)
+    return record
+
+
+_set = object.__setattr__
 
 
 def merge_records(current: Sequence[_R] | None, new: Sequence[_R] | _R | None) -> list[_R]:
