@@ -29,6 +29,8 @@ __all__ = [
     "STARTED_KEY",
     "Guard",
     "halt_of",
+    "priced",
+    "unguarded",
 ]
 
 LIMITS_KEY = "orchestra_limits"
@@ -48,6 +50,35 @@ def halt_of(value: Any) -> Decision | None:
     if isinstance(value, dict) and isinstance(value.get(HALT_KEY), dict):
         return Decision.model_validate(value[HALT_KEY])
     return None
+
+
+def unguarded(config: RunnableConfig) -> bool:
+    """True when the run has no limits and lifts no halt: a `Guard` would check nothing,
+    so a node may call its agent directly (and only price the call, with `priced`)."""
+    metadata = config.get("metadata")
+    configurable = config.get("configurable")
+    return not (metadata and LIMITS_KEY in metadata) and not (
+        configurable and LIFTED_KEY in configurable
+    )
+
+
+def priced(call: AgentCall, limits: Limits = _NO_LIMITS) -> AgentCall:
+    """`call` with its cost, from `limits`' price table over the default prices."""
+    result = call.result
+    if not result.usage.total_tokens:
+        return call
+    price = limits.price(result.model)
+    if price is not None:
+        usage = result.usage.model_copy(update={"cost": price.cost(result.usage)})
+        return replace(call, result=result.model_copy(update={"usage": usage}))
+    if limits.max_cost is not None:
+        warnings.warn(
+            f"no price for model {result.model!r}: its calls count as $0 against the run's "
+            "cost budget. Price it with Limits(prices={name: Price(input, output)}).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return call
 
 
 class Guard:
@@ -98,18 +129,7 @@ class Guard:
 
     def after(self, call: AgentCall) -> AgentCall:
         """Count `call`, priced with the run's price table."""
-        result = call.result
-        price = self.limits.price(result.model) if result.usage.total_tokens else None
-        if price is not None:
-            usage = result.usage.model_copy(update={"cost": price.cost(result.usage)})
-            call = replace(call, result=result.model_copy(update={"usage": usage}))
-        elif self.limits.max_cost is not None and result.usage.total_tokens:
-            warnings.warn(
-                f"no price for model {result.model!r}: its calls count as $0 against the run's "
-                "cost budget. Price it with Limits(prices={name: Price(input, output)}).",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        call = priced(call, self.limits)
         if self._results is not None:
             self._results.append(call.result)
         return call

@@ -41,7 +41,7 @@ from orchestra.concurrency import acall_slot, call_slot
 from orchestra.errors import DefinitionError, StructuredOutputError
 from orchestra.journal import aonce, keeping_failures, once
 from orchestra.recovery import acall_with_retry, call_with_retry, check_timeout, retry_policy
-from orchestra.state import AgentResult, Decision, OrchestraState, Usage
+from orchestra.state import AgentResult, Decision, OrchestraState, Usage, new_id, trusted
 
 __all__ = ["Agent", "AgentCall", "Fallback", "PromptBuilder"]
 
@@ -227,7 +227,12 @@ class Agent:
                     text = text[:limit] + " … [cut]"
                 blocks.append(f"### {label}\n{text}")
             parts.append("Work so far:\n\n" + "\n\n".join(blocks))
-        feedback = state.feedback_for(self.name) if isinstance(state, OrchestraState) else None
+        # Feedback comes from a decision: without any, there is no record to look for.
+        feedback = (
+            state.feedback_for(self.name)
+            if isinstance(state, OrchestraState) and state.decisions
+            else None
+        )
         if feedback:
             parts.append(f"Your previous answer was sent back. Revise it. Feedback:\n{feedback}")
         system = self.instructions or f"You are {self.name}."
@@ -680,11 +685,14 @@ class Agent:
         clock: float,
         kind: str | None,
     ) -> AgentCall:
-        model = self.model
-        result = AgentResult(
+        # Every field is made here, of its declared type (the usage from LangChain's validated
+        # metadata): validating them again would cost more than the rest of the record keeping.
+        result = trusted(
+            AgentResult,
+            id=new_id(),
             agent=self.name,
             kind=kind or "model",
-            model=model_label(model),
+            model=model_label(self.model),
             input=[message_record(m) for m in messages],
             output=to_json(parsed),
             usage=_usage(replies),
@@ -692,6 +700,7 @@ class Agent:
             attempt=attempt,
             started_at=started,
             item_index=getattr(state, "item_index", None),
+            error=None,
         )
         final = replies[-1] if replies and self.output is None else None
         return AgentCall(result=result, parsed=parsed, reply=final)
@@ -768,7 +777,7 @@ def _usage(replies: Sequence[AIMessage]) -> Usage:
             sent += meta.get("input_tokens", 0)
             received += meta.get("output_tokens", 0)
             total += meta.get("total_tokens", 0)
-    return Usage(input_tokens=sent, output_tokens=received, total_tokens=total)
+    return trusted(Usage, input_tokens=sent, output_tokens=received, total_tokens=total, cost=0.0)
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -818,9 +827,16 @@ def render(value: Any) -> str:
         return repr(value)
 
 
+_PLAIN_MESSAGES = (SystemMessage, HumanMessage)
+
+
 def message_record(message: BaseMessage) -> dict[str, Any]:
     """A message as a small JSON dict for the results (role, content, tool calls)."""
-    record: dict[str, Any] = {"role": message.type, "content": message.text}
+    content = message.content
+    text = content if isinstance(content, str) else message.text
+    record: dict[str, Any] = {"role": message.type, "content": text}
+    if type(message) in _PLAIN_MESSAGES:  # the prompt's own messages: nothing more to check
+        return record
     if isinstance(message, AIMessage) and message.tool_calls:
         record["tool_calls"] = [{"name": c["name"], "args": c["args"]} for c in message.tool_calls]
     if isinstance(message, ToolMessage):

@@ -13,7 +13,13 @@ import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -116,30 +122,36 @@ def _run_gate(config: RunnableConfig | None) -> _Gate | None:
         return gate
 
 
-@contextmanager
-def call_slot(config: RunnableConfig | None) -> Iterator[None]:
+def call_slot(config: RunnableConfig | None) -> AbstractContextManager[None]:
     """Hold a slot of the run's limit, then of the process's, around a sync agent call."""
     run, process = _run_gate(config), _process_gate()
-    with run.hold() if run else _free(), process.hold() if process else _free():
-        yield
+    if run is None and process is None:
+        return _NO_SLOT  # the common unbounded case: nothing to hold, nothing to build
+    return _held(run, process)
 
 
-@asynccontextmanager
-async def acall_slot(config: RunnableConfig | None) -> AsyncIterator[None]:
+def acall_slot(config: RunnableConfig | None) -> AbstractAsyncContextManager[None]:
     """Async twin of `call_slot`, on semaphores of the running event loop."""
     run, process = _run_gate(config), _process_gate()
-    async with run.ahold() if run else _afree(), process.ahold() if process else _afree():
-        yield
+    if run is None and process is None:
+        return _NO_SLOT
+    return _aheld(run, process)
+
+
+_NO_SLOT: nullcontext[None] = nullcontext()
+"""Reusable (it holds nothing), in both `with` and `async with`."""
 
 
 @contextmanager
-def _free() -> Iterator[None]:
-    yield
+def _held(run: _Gate | None, process: _Gate | None) -> Iterator[None]:
+    with run.hold() if run else _NO_SLOT, process.hold() if process else _NO_SLOT:
+        yield
 
 
 @asynccontextmanager
-async def _afree() -> AsyncIterator[None]:
-    yield
+async def _aheld(run: _Gate | None, process: _Gate | None) -> AsyncIterator[None]:
+    async with run.ahold() if run else _NO_SLOT, process.ahold() if process else _NO_SLOT:
+        yield
 
 
 def positive_limit(limit: Any, where: str) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -105,11 +105,21 @@ def _cursor_for(config: RunnableConfig | None) -> JournalCursor | None:
     return JournalCursor(saver, str(thread_id), str(configurable.get("checkpoint_ns", "")))
 
 
-@contextmanager
-def journaling(config: RunnableConfig | None) -> Iterator[None]:
+def journaling(config: RunnableConfig | None) -> AbstractContextManager[None]:
     """Journal the calls made inside this block (a node's execution), if the graph's
     checkpointer is Orchestra's SQL saver; otherwise calls run as they are."""
-    token = _CURSOR.set(_cursor_for(config))
+    cursor = _cursor_for(config)
+    if cursor is None and _CURSOR.get() is None:
+        return _NOT_JOURNALED  # nothing to set: skip the context variable's set and reset
+    return _journaling(cursor)
+
+
+_NOT_JOURNALED: nullcontext[None] = nullcontext()
+
+
+@contextmanager
+def _journaling(cursor: JournalCursor | None) -> Iterator[None]:
+    token = _CURSOR.set(cursor)
     try:
         yield
     finally:

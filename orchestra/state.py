@@ -9,6 +9,7 @@ workflow hands its whole final state back to its parent, and nothing is counted 
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, TypeVar
@@ -30,8 +31,17 @@ _T = TypeVar("_T")
 
 
 def new_id() -> str:
-    """A fresh random record id (128 bits, hex), cheaper than `uuid.uuid4().hex`."""
-    return os.urandom(16).hex()
+    """A fresh random record id (128 bits, hex).
+
+    Ids need to be unique, not unguessable: a generator of our own, seeded from the OS (and
+    again in a forked child), gives that without a system call per record, and a user's
+    `random.seed(...)` cannot make it repeat ids.
+    """
+    return f"{_IDS.getrandbits(128):032x}"
+
+
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
 
 
 class Usage(BaseModel):
@@ -119,6 +129,28 @@ class Decision(BaseModel):
 
 
 _R = TypeVar("_R", AgentResult, Decision)
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def trusted(cls: type[_M], **values: Any) -> _M:
+    """An instance of `cls` from every one of its fields, already of the right types.
+
+    For records the engine builds on every call from values it made itself: validating
+    them again costs more than the rest of the record keeping. Pass every field.
+    """
+    fields = cls.__pydantic_fields__
+    if len(values) != len(fields):
+        missing = sorted(fields.keys() - values.keys())
+        raise TypeError(f"trusted({cls.__name__}): give every field; missing {missing}")
+    record = cls.__new__(cls)
+    _set(record, "__dict__", values)
+    _set(record, "__pydantic_fields_set__", set(values))
+    _set(record, "__pydantic_extra__", None)
+    _set(record, "__pydantic_private__", None)
+    return record
+
+
+_set = object.__setattr__
 
 
 def merge_records(current: Sequence[_R] | None, new: Sequence[_R] | _R | None) -> list[_R]:

@@ -54,3 +54,23 @@ def test_feedback_is_only_for_the_result_that_was_rejected() -> None:
 
     assert OrchestraState(results=[first], decisions=[rejected]).feedback_for("w") == "fix it"
     assert OrchestraState(results=[first, second], decisions=[rejected]).feedback_for("w") is None
+
+
+def test_a_model_call_record_survives_validation_unchanged() -> None:
+    from orchestra import Agent
+    from orchestra.models import ScriptedModel
+
+    call = Agent("writer", "Draft.", model=ScriptedModel()).invoke(OrchestraState(goal="tides"))
+    record = call.result
+    assert AgentResult.model_validate(record.model_dump()) == record
+    assert type(record.usage) is Usage
+    assert record.usage.total_tokens > 0
+
+
+def test_trusted_refuses_a_record_missing_a_field() -> None:
+    import pytest
+
+    from orchestra.state import trusted
+
+    with pytest.raises(TypeError, match="missing \\['cost'\\]"):
+        trusted(Usage, input_tokens=1, output_tokens=1, total_tokens=2)

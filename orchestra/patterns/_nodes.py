@@ -8,7 +8,7 @@ under `ainvoke`, so every pattern works sync and async without twin code.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import StateGraph
 
-from orchestra._guard import Guard
+from orchestra._guard import Guard, priced, unguarded
 from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
@@ -78,6 +78,17 @@ Step = Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]
 def step_node(name: str, step: Step) -> RunnableCallable:
     """A node running `step`, sync or async, its calls journaled (`orchestra.journal`) and
     checked against the run's limits (`orchestra.policy`)."""
+    run, arun = _runners(step)
+    return RunnableCallable(run, arun, name=name, trace=False)
+
+
+def _runners(
+    step: Step,
+) -> tuple[
+    Callable[[Any, RunnableConfig], dict[str, Any]],
+    Callable[[Any, RunnableConfig], Awaitable[dict[str, Any]]],
+]:
+    """The sync and async functions driving `step`."""
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
         with journaling(config):
@@ -123,7 +134,42 @@ def step_node(name: str, step: Step) -> RunnableCallable:
         except StopIteration as done:
             return guard.finish(done.value)
 
-    return RunnableCallable(run, arun, name=name, trace=False)
+    return run, arun
+
+
+def agent_node(agent: Agent) -> RunnableCallable:
+    """The node of an agent working as a member: `step_node` of its `agent_step`, with a
+    direct lane for runs without limits, which a pipeline of plain agents pays per step."""
+    guarded, aguarded = _runners(agent_step(agent))
+    writes = agent.writes
+
+    def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        if not unguarded(config):
+            return guarded(state, config)
+        with journaling(config):
+            call = agent.invoke(state, config)
+        return _member_update(priced(call), writes)
+
+    async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        if not unguarded(config):
+            return await aguarded(state, config)
+        with journaling(config):
+            call = await agent.ainvoke(state, config)
+        return _member_update(priced(call), writes)
+
+    return RunnableCallable(run, arun, name=agent.name, trace=False)
+
+
+def _member_update(call: AgentCall, writes: str | None) -> dict[str, Any]:
+    """What `agent_step` returns, built directly (the same keys, in the same order)."""
+    result = call.result
+    update: dict[str, Any] = {"output": result.output, "messages": [_transcript(call)]}
+    if writes:
+        update[writes] = call.parsed
+    update["results"] = [result]
+    if call.decisions:
+        update["decisions"] = list(call.decisions)
+    return update
 
 
 def agent_step(agent: Agent) -> Step:
@@ -233,7 +279,7 @@ def add_member(graph: StateGraph[Any, Any, Any, Any], member: Member) -> str:
     if isinstance(member, Workflow):
         graph.add_node(member.name, workflow_node(member))
     else:
-        graph.add_node(member.name, step_node(member.name, agent_step(member)))
+        graph.add_node(member.name, agent_node(member))
     return member.name
 
 
