@@ -20,6 +20,7 @@ from contextlib import (
     contextmanager,
     nullcontext,
 )
+from enum import Enum, auto
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -30,7 +31,9 @@ RUN_LIMIT_KEY = "max_concurrent_calls"
 """The `configurable` key holding a run's limit on agent calls at once (an int)."""
 
 PROCESS_LIMIT_ENV = "ORCHESTRA_MAX_CONCURRENT_CALLS"
-"""The environment variable giving the process's limit when `set_process_limit` was not called."""
+"""The environment variable giving the process's limit when `set_process_limit` was not called.
+
+Read when the limit is first needed, and again after `set_process_limit(None)`."""
 
 
 class _Gate:
@@ -59,8 +62,14 @@ class _Gate:
             yield
 
 
-_process: _Gate | None = None
-_process_set = False
+class _Unread(Enum):
+    UNREAD = auto()
+
+
+_UNREAD = _Unread.UNREAD
+# The process's gate (None: unbounded), or _UNREAD until the environment is next read. One
+# global, so a call reads the gate and whether it is known at once.
+_process: _Gate | _Unread | None = _UNREAD
 _process_lock = threading.Lock()
 
 # A run's gate lives while any of its calls holds or waits for it (each keeps a reference);
@@ -72,16 +81,17 @@ _runs_lock = threading.Lock()
 def set_process_limit(limit: int | None) -> None:
     """Bound the agent calls running at once in this process.
 
-    Overrides `$ORCHESTRA_MAX_CONCURRENT_CALLS`; None goes back to it (no bound when it is
-    unset). Calls already holding a slot keep it; new calls wait on the new bound.
+    Overrides `$ORCHESTRA_MAX_CONCURRENT_CALLS`; None goes back to it, reading it again
+    when the limit is next needed (no bound when it is unset). Calls already holding a slot
+    keep it; new calls wait on the new bound.
 
     Raises:
         ValueError: `limit` is not a positive integer.
     """
-    global _process, _process_set
+    global _process
+    gate = _UNREAD if limit is None else _Gate(positive_limit(limit, "set_process_limit"))
     with _process_lock:
-        _process = None if limit is None else _Gate(positive_limit(limit, "set_process_limit"))
-        _process_set = limit is not None
+        _process = gate
 
 
 def process_limit() -> int | None:
@@ -91,21 +101,29 @@ def process_limit() -> int | None:
 
 
 def _process_gate() -> _Gate | None:
+    gate = _process
+    return _read_process_limit() if gate is _UNREAD else gate
+
+
+def _read_process_limit() -> _Gate | None:
+    """The gate `$ORCHESTRA_MAX_CONCURRENT_CALLS` asks for, kept until `set_process_limit`.
+
+    Read once, not on every call: looking up an unset variable raises and catches two
+    KeyErrors, a measurable share of a short agent call.
+    """
     global _process
-    if _process_set:
-        return _process
     raw = os.environ.get(PROCESS_LIMIT_ENV, "").strip()
-    if not raw:
-        return None
-    try:
-        limit = positive_limit(int(raw), PROCESS_LIMIT_ENV)
-    except ValueError:
-        raise ValueError(
-            f"{PROCESS_LIMIT_ENV}={raw!r} is not a positive integer: set it to one, or unset it"
-        ) from None
+    gate = None
+    if raw:
+        try:
+            gate = _Gate(positive_limit(int(raw), PROCESS_LIMIT_ENV))
+        except ValueError:
+            raise ValueError(
+                f"{PROCESS_LIMIT_ENV}={raw!r} is not a positive integer: set it to one, or unset it"
+            ) from None
     with _process_lock:
-        if _process is None or _process.limit != limit:
-            _process = _Gate(limit)
+        if isinstance(_process, _Unread):  # else another thread read it or set a limit
+            _process = gate
         return _process
 
 
