@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeGuard, TypeVar, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -193,7 +193,7 @@ class Agent:
     @property
     def is_function(self) -> bool:
         """True when the agent is a deterministic Python step rather than a model."""
-        return self.model is not None and not isinstance(self.model, BaseChatModel)
+        return self.model is not None and not is_chat_model(self.model)
 
     def with_output(self, schema: type[BaseModel]) -> Agent:
         """A copy of this agent that answers with `schema` (used by routing patterns)."""
@@ -230,7 +230,7 @@ class Agent:
         # Feedback comes from a decision: without any, there is no record to look for.
         feedback = (
             state.feedback_for(self.name)
-            if isinstance(state, OrchestraState) and state.decisions
+            if getattr(state, "decisions", None) and isinstance(state, OrchestraState)
             else None
         )
         if feedback:
@@ -394,7 +394,8 @@ class Agent:
         kind: str | None,
     ) -> AgentCall:
         started, clock = time.time(), time.perf_counter()
-        if self.is_function:
+        model = self.model
+        if model is not None and not is_chat_model(model):
             func = self._function()
             value = once(
                 "function",
@@ -409,7 +410,7 @@ class Agent:
                     "ainvoke/astream."
                 )
             return self._function_call(state, value, started, clock, kind)
-        model = self._chat_model()
+        model = self._chat_model() if model is None else model
         messages = self.messages(state, context)
         replies: list[AIMessage] = []
         answer = self._tool_loop(model, messages, replies, config)
@@ -424,7 +425,8 @@ class Agent:
         kind: str | None,
     ) -> AgentCall:
         started, clock = time.time(), time.perf_counter()
-        if self.is_function:
+        model = self.model
+        if model is not None and not is_chat_model(model):
             func = self._function()
 
             async def call_function() -> Any:
@@ -441,7 +443,7 @@ class Agent:
                 json.loads,
             )
             return self._function_call(state, value, started, clock, kind)
-        model = self._chat_model()
+        model = self._chat_model() if model is None else model
         messages = self.messages(state, context)
         replies: list[AIMessage] = []
         answer = await self._atool_loop(model, messages, replies, config)
@@ -449,9 +451,10 @@ class Agent:
         return self._model_call(state, messages, replies, parsed, attempt, started, clock, kind)
 
     def _function(self) -> Callable[[Any], Any]:
-        if self.model is None or isinstance(self.model, BaseChatModel):
+        model = self.model
+        if model is None or is_chat_model(model):
             raise DefinitionError(f"Agent {self.name!r} has no function model")
-        return self.model
+        return cast(Callable[[Any], Any], model)
 
     def _chat_model(self) -> BaseChatModel:
         if self.model is None:
@@ -462,7 +465,7 @@ class Agent:
                 from orchestra.models import default_model
 
                 self.model = default_model()
-        assert isinstance(self.model, BaseChatModel)
+        assert is_chat_model(self.model)
         return self.model
 
     def _tool_loop(
@@ -704,6 +707,22 @@ class Agent:
         )
         final = replies[-1] if replies and self.output is None else None
         return AgentCall(result=result, parsed=parsed, reply=final)
+
+
+_CHAT_TYPES: dict[type, bool] = {}
+
+
+def is_chat_model(model: Any) -> TypeGuard[BaseChatModel]:
+    """Whether `model` is a LangChain chat model, decided once per type.
+
+    `isinstance` against `BaseChatModel` goes through the ABC machinery (about 2K
+    instructions); an agent asks on every call, so the answer is kept per class.
+    """
+    kind = type(model)
+    known = _CHAT_TYPES.get(kind)
+    if known is None:
+        known = _CHAT_TYPES[kind] = isinstance(model, BaseChatModel)
+    return known
 
 
 Fallback: TypeAlias = Agent | BaseChatModel
