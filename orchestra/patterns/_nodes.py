@@ -66,9 +66,13 @@ def _transcript(call: AgentCall) -> AIMessage:
     """The message a call adds to the conversation: the model's own reply when it is text."""
     if call.reply is not None and not call.reply.tool_calls:
         # The reply is this call's alone: naming it after the agent costs less than a copy.
-        call.reply.name = call.result.agent
-        call.reply.id = call.result.id
-        return call.reply
+        # Written as pydantic's __setattr__ would (value and fields set), without its dispatch.
+        reply = call.reply
+        fields = reply.__dict__
+        fields["name"] = call.result.agent
+        fields["id"] = call.result.id
+        reply.__pydantic_fields_set__.update(("name", "id"))
+        return reply
     return AIMessage(content=call.text, name=call.result.agent, id=call.result.id)
 
 
