@@ -179,3 +179,14 @@ def test_a_bad_environment_limit_says_how_to_fix_it(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(PROCESS_LIMIT_ENV, "many")
     with pytest.raises(ValueError, match=f"{PROCESS_LIMIT_ENV}='many'"):
         orchestra.process_limit()
+
+
+def test_the_environment_is_read_again_only_after_going_back_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(PROCESS_LIMIT_ENV, "2")
+    assert orchestra.process_limit() == 2
+    monkeypatch.setenv(PROCESS_LIMIT_ENV, "5")
+    assert orchestra.process_limit() == 2  # read once, not on every call
+    orchestra.set_process_limit(None)
+    assert orchestra.process_limit() == 5
