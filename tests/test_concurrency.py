@@ -96,7 +96,9 @@ def test_a_sync_run_never_has_more_calls_at_once_than_its_limit() -> None:
     outcome = run(sync_map(overlap), "map", inputs={"items": list(range(WIDTH))}, max_concurrency=3)
     assert outcome.state["output"] == doubled()
     assert overlap.calls == WIDTH
-    assert overlap.peak == 3
+    # At most the limit; and calls did overlap (on a busy machine LangGraph's thread pool
+    # may not start a third before one of two ends).
+    assert 2 <= overlap.peak <= 3
 
 
 def test_a_run_limit_holds_across_nested_fan_outs() -> None:
