@@ -66,9 +66,13 @@ pg_start() {
         _pg_as_owner "$bindir/pg_ctl" -D "$_pg_dir/data" -l "$_pg_dir/server.log" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $_pg_dir -c max_connections=200" start >/dev/null \
             || { cat "$_pg_dir/server.log" >&2; return 1; }
-        # The test role creates a database per test, so it needs CREATEDB.
+        # The test role creates a database per test, so it needs CREATEDB; and it drops
+        # each one WITH (FORCE), which must end any session still on it, an autovacuum
+        # worker's too: pg_signal_backend.
         _pg_as_owner "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null || return 1
+SET client_min_messages = warning;
 SELECT 'CREATE ROLE orchestra LOGIN CREATEDB' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'orchestra')\gexec
+GRANT pg_signal_backend TO orchestra;
 SELECT 'CREATE DATABASE orchestra OWNER orchestra' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'orchestra')\gexec
 SQL
     fi
