@@ -37,6 +37,7 @@ from sqlalchemy.engine import Dialect
 
 from orchestra.audit.chain import GENESIS, ChainHead, link
 from orchestra.audit.entry import ENTRY_FIELDS, AuditEntry, fields_of
+from orchestra.checkpoint._backend import bind_rows
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint.schema import audit, audit_heads
 
@@ -216,14 +217,9 @@ class Extension:
         statement = insert(audit).from_select(list(ENTRY_FIELDS), select(*numbered))
         self._writes: list[list[dict[str, str]]] = []
         for index, (write, write_columns, count) in enumerate(writes):
-            table: Any = write.table
-            names = [{c: f"w{index}_{row}_{c}" for c in write_columns} for row in range(count)]
+            names, bound = bind_rows(write, write_columns, count, f"w{index}")
             self._writes.append(names)
-            values = [
-                {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()}
-                for row in names
-            ]
-            statement = statement.add_cte(write.values(values).cte(f"writes{index}"))
+            statement = statement.add_cte(bound.cte(f"writes{index}"))
         compiled = statement.add_cte(head).compile(dialect=dialect)
         self.sql = compiled.string
         self._convert = {

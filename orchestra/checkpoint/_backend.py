@@ -26,6 +26,7 @@ __all__ = [
     "InsertCompiler",
     "Synchronous",
     "adrive",
+    "bind_rows",
     "drive",
     "execute",
     "open_backend",
@@ -101,14 +102,9 @@ class CombinedInsert:
         self._names: list[list[dict[str, str]]] = []
         statements = []
         for index, (statement, columns, count) in enumerate(parts):
-            table: Any = statement.table
-            names = [{c: f"b{index}_{row}_{c}" for c in columns} for row in range(count)]
+            names, bound = bind_rows(statement, columns, count, f"b{index}")
             self._names.append(names)
-            values = [
-                {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()}
-                for row in names
-            ]
-            statements.append(statement.values(values))
+            statements.append(bound)
         combined = statements[-1]
         for index, statement in enumerate(statements[:-1]):
             combined = combined.add_cte(statement.cte(f"batch{index}"))
@@ -140,6 +136,19 @@ class CombinedInsert:
         if self._positional:
             return tuple(values)
         return {entry[0]: value for entry, value in zip(self._plan, values, strict=True)}
+
+
+def bind_rows(
+    statement: Insert, columns: Sequence[str], count: int, prefix: str
+) -> tuple[list[dict[str, str]], Insert]:
+    """`statement` with `count` rows of bound parameters, and each row's parameter names
+    by column (`{prefix}_{row}_{column}`, unique within one combined statement)."""
+    table: Any = statement.table
+    names = [{c: f"{prefix}_{row}_{c}" for c in columns} for row in range(count)]
+    values = [
+        {c: bindparam(name, type_=table.c[c].type) for c, name in row.items()} for row in names
+    ]
+    return names, statement.values(values)
 
 
 class InsertCompiler:

@@ -181,17 +181,7 @@ class GroupCommit:
         """
         with self._mutex:
             batch, self._queue = self._queue, []
-        try:
-            ran = self._commit_batch(batch, wait=False)
-        except BaseException as exc:
-            for request in batch:
-                if request.error is None:
-                    request.error = exc
-            self._resolve(batch)
-            raise
-        if ran:
-            self._resolve(batch)
-        else:
+        if not self._commit(batch, wait=False):
             with self._mutex:
                 self._queue[:0] = batch
 
@@ -254,8 +244,13 @@ class GroupCommit:
             batch, self._queue = self._queue, []
         if own is not None:
             batch.insert(0, own)
+        self._commit(batch, wait=True)
+
+    def _commit(self, batch: list[Request[Any]], *, wait: bool) -> bool:
+        """Commit `batch` and answer its callers; False (nobody answered) if it could not
+        begin without waiting for another process's lock."""
         try:
-            self._commit_batch(batch, wait=True)
+            ran = self._commit_batch(batch, wait=wait)
         except BaseException as exc:
             # commit_batch records per-request failures itself; anything escaping it
             # (KeyboardInterrupt, a bug) must still release every caller.
@@ -264,7 +259,9 @@ class GroupCommit:
                     request.error = exc
             self._resolve(batch)
             raise
-        self._resolve(batch)
+        if ran:
+            self._resolve(batch)
+        return ran
 
     @staticmethod
     def _resolve(batch: list[Request[Any]]) -> None:
