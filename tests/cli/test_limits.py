@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from orchestra.cli import app
 from tests.checkpoint.conftest import postgres_url
+from tests.command import command, environment
 
 __all__ = ["postgres_url"]
 
@@ -40,15 +40,6 @@ workflow = pipeline(
 def project(tmp_path: Path) -> Path:
     (tmp_path / "notes.py").write_text(GRAPH)
     return tmp_path
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "orchestra", *args]
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRA_"))}
-    return {**env, **extra}
 
 
 def orchestra(project: Path, db: str, *args: str) -> tuple[int, dict[str, Any]]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.command import orchestra
 
 GRAPH = """
 from orchestra import Agent, pipeline, router
@@ -28,18 +27,6 @@ workflow = pipeline(
     name="report",
 )
 """
-
-
-def orchestra(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRA_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestra", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

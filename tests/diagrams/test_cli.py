@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.command import orchestra
 from tests.diagrams.images import png_size, svg_text
 
-ROOT = Path(__file__).resolve().parents[2]
 GRAPH = """
 from orchestra import Agent, pipeline
 from orchestra.models import ScriptedModel
@@ -22,21 +19,6 @@ workflow = pipeline(
     name="report",
 )
 """
-
-
-def orchestra(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRA_"))}
-    env["PYTHONPATH"] = str(ROOT)
-    if path is not None:
-        env["PATH"] = path
-    return subprocess.run(
-        [sys.executable, "-m", "orchestra", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_draw_writes_svg_and_png_files(graphviz_installed: None, tmp_path: Path) -> None:
@@ -57,8 +39,8 @@ def test_without_graphviz_svg_says_how_to_install_it_and_mermaid_still_draws(
     (tmp_path / "bin").mkdir()  # a PATH with no `dot` on it
     no_dot = str(tmp_path / "bin")
 
-    failed = orchestra("draw", "report.py", "-f", "svg", "--json", cwd=tmp_path, path=no_dot)
-    mermaid = orchestra("draw", "report.py", "-f", "mermaid", cwd=tmp_path, path=no_dot)
+    failed = orchestra("draw", "report.py", "-f", "svg", "--json", cwd=tmp_path, PATH=no_dot)
+    mermaid = orchestra("draw", "report.py", "-f", "mermaid", cwd=tmp_path, PATH=no_dot)
 
     assert failed.returncode == 1
     error = json.loads(failed.stdout)
