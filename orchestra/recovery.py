@@ -122,6 +122,18 @@ def _should_retry(policy: RetryPolicy, error: BaseException) -> bool:
     return bool(retry_on(error))
 
 
+def _retry_delay(
+    policy: RetryPolicy | None, failures: int, error: Exception, on_retry: OnRetry
+) -> float | None:
+    """How long to wait before the next try (announced to `on_retry`); None when
+    `error` must propagate: no policy, no tries left, or not a transient error."""
+    if policy is None or failures >= policy.max_attempts or not _should_retry(policy, error):
+        return None
+    delay = backoff(policy, failures)
+    on_retry(failures + 1, delay, error)
+    return delay
+
+
 def call_with_retry(
     call: Callable[[], T],
     policy: RetryPolicy | None,
@@ -136,12 +148,9 @@ def call_with_retry(
             return call() if timeout is None else _within(call, timeout, what)
         except Exception as error:
             failures += 1
-            if policy is None or failures >= policy.max_attempts:
+            delay = _retry_delay(policy, failures, error, on_retry)
+            if delay is None:
                 raise
-            if not _should_retry(policy, error):
-                raise
-            delay = backoff(policy, failures)
-            on_retry(failures + 1, delay, error)
             time.sleep(delay)
 
 
@@ -164,12 +173,9 @@ async def acall_with_retry(
                 raise _timeout_error(what, timeout) from error
         except Exception as error:
             failures += 1
-            if policy is None or failures >= policy.max_attempts:
+            delay = _retry_delay(policy, failures, error, on_retry)
+            if delay is None:
                 raise
-            if not _should_retry(policy, error):
-                raise
-            delay = backoff(policy, failures)
-            on_retry(failures + 1, delay, error)
             await asyncio.sleep(delay)
 
 
