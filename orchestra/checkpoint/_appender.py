@@ -138,15 +138,9 @@ class AuditAppender:
                 backend.engine.dialect,
             )
             self._driver_extensions[shape] = extension
-        writes = extension.write_args([rows for _, rows in parts])
-
-        def work(driver: sqlite3.Connection) -> None:
-            prev = self._head(thread_id)
-            entries = link(drafts, *prev)
-            extension.run(driver, writes, entries, prev)
-            self._remember(thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
-
-        return work
+        return _LinkedAppend(
+            self, extension, extension.write_args([rows for _, rows in parts]), thread_id, drafts
+        )
 
     def forget(self, thread_ids: Iterable[str]) -> None:
         """Drop the remembered heads of threads whose trails were deleted."""
@@ -206,6 +200,36 @@ class AuditAppender:
             )
             self._extensions[shape] = extension
         return extension.sql, extension.args([rows for _, rows in parts], entries, prev)
+
+
+class _LinkedAppend:
+    """One quick SQLite append, as the writer runs it: link to the head remembered then.
+
+    A slotted object rather than a closure: one allocation per branch instead of a
+    function, its cells and their tuple.
+    """
+
+    __slots__ = ("_appender", "_drafts", "_extension", "_thread_id", "_writes")
+
+    def __init__(
+        self,
+        appender: AuditAppender,
+        extension: _audit.DriverExtension,
+        writes: list[tuple[str, Any]],
+        thread_id: str,
+        drafts: Sequence[AuditEntry],
+    ) -> None:
+        self._appender = appender
+        self._extension = extension
+        self._writes = writes
+        self._thread_id = thread_id
+        self._drafts = drafts
+
+    def __call__(self, driver: sqlite3.Connection) -> None:
+        prev = self._appender._head(self._thread_id)
+        entries = link(self._drafts, *prev)
+        self._extension.run(driver, self._writes, entries, prev)
+        self._appender._remember(self._thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
 
 
 def _one_thread(batches: Sequence[Batch], drafts: Sequence[AuditEntry]) -> str | None:

@@ -80,7 +80,7 @@ class JournalReader:
         if self._backend.dialect == "postgresql":
             rows = cast("PostgresBackend", self._backend).fetch(self._query.sql, args)
         else:
-            fetch = functools.partial(_fetch, self._query.sql, args)
+            fetch = _Fetch(self._query.sql, args)
             rows = cast("SQLiteBackend", self._backend).run_driver(fetch, write=False)
         return _entries(rows)
 
@@ -90,13 +90,22 @@ class JournalReader:
         if self._backend.dialect == "postgresql":
             rows = await cast("PostgresBackend", self._backend).afetch(self._query.sql, args)
         else:
-            fetch = functools.partial(_fetch, self._query.sql, args)
+            fetch = _Fetch(self._query.sql, args)
             rows = await cast("SQLiteBackend", self._backend).arun_driver(fetch, write=False)
         return _entries(rows)
 
 
-def _fetch(sql: str, args: Any, driver: sqlite3.Connection) -> list[Any]:
-    return driver.execute(sql, args).fetchall()
+class _Fetch:
+    """A query to run on a sqlite3 connection (slotted: one allocation per task's read)."""
+
+    __slots__ = ("_args", "_sql")
+
+    def __init__(self, sql: str, args: Any) -> None:
+        self._sql = sql
+        self._args = args
+
+    def __call__(self, driver: sqlite3.Connection) -> list[Any]:
+        return driver.execute(self._sql, self._args).fetchall()
 
 
 def _entries(rows: Sequence[Any]) -> list[JournalEntry]:
