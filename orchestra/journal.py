@@ -21,7 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphBubbleUp
@@ -60,6 +60,8 @@ def idempotency_key() -> str | None:
 
 class JournalCursor:
     """The journal of one execution of one task: numbers its calls, replays recorded ones."""
+
+    __slots__ = ("_next", "_recorded", "checkpoint_ns", "saver", "thread_id")
 
     def __init__(self, saver: SQLCheckpointer, thread_id: str, checkpoint_ns: str) -> None:
         self.saver = saver
@@ -111,19 +113,27 @@ def journaling(config: RunnableConfig | None) -> AbstractContextManager[None]:
     cursor = _cursor_for(config)
     if cursor is None and _CURSOR.get() is None:
         return _NOT_JOURNALED  # nothing to set: skip the context variable's set and reset
-    return _journaling(cursor)
+    return _Setting(_CURSOR, cursor)
 
 
 _NOT_JOURNALED: nullcontext[None] = nullcontext()
 
 
-@contextmanager
-def _journaling(cursor: JournalCursor | None) -> Iterator[None]:
-    token = _CURSOR.set(cursor)
-    try:
-        yield
-    finally:
-        _CURSOR.reset(token)
+class _Setting(AbstractContextManager[None]):
+    """A context variable set for the block. A class rather than a `@contextmanager`:
+    it is entered once per node and once per call, and allocates one object, not three."""
+
+    __slots__ = ("_token", "_value", "_variable")
+
+    def __init__(self, variable: ContextVar[Any], value: Any) -> None:
+        self._variable = variable
+        self._value = value
+
+    def __enter__(self) -> None:
+        self._token = self._variable.set(self._value)
+
+    def __exit__(self, *_: object) -> None:
+        self._variable.reset(self._token)
 
 
 @contextmanager
@@ -149,15 +159,6 @@ def _replay_failure(entry: JournalEntry) -> CallFailedError:
     )
 
 
-@contextmanager
-def _keyed(key: str) -> Iterator[None]:
-    token = _KEY.set(key)
-    try:
-        yield
-    finally:
-        _KEY.reset(token)
-
-
 def once(
     kind: str,
     name: str,
@@ -175,7 +176,7 @@ def once(
         if entry.kind == FAILED:
             raise _replay_failure(entry)
         return decode(entry.payload)
-    with _keyed(cursor.key(seq)):
+    with _Setting(_KEY, cursor.key(seq)):
         try:
             value = call()
         except Exception as error:
@@ -203,7 +204,7 @@ async def aonce(
         if entry.kind == FAILED:
             raise _replay_failure(entry)
         return decode(entry.payload)
-    with _keyed(cursor.key(seq)):
+    with _Setting(_KEY, cursor.key(seq)):
         try:
             value = await call()
         except Exception as error:

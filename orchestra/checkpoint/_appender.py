@@ -14,9 +14,10 @@ lock per thread, on SQLite inside the one writer, where they share its group com
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.exc import IntegrityError
@@ -25,10 +26,10 @@ from orchestra.audit.chain import GENESIS, ChainHead, link
 from orchestra.audit.entry import AuditEntry
 from orchestra.checkpoint import _audit
 from orchestra.checkpoint._backend import MAX_ROWS, Backend, Batch
-from orchestra.checkpoint._plans import Plan
 
 if TYPE_CHECKING:
     from orchestra.checkpoint.postgres import PostgresBackend
+    from orchestra.checkpoint.sqlite import SQLiteBackend
 
 __all__ = ["AuditAppender"]
 
@@ -38,6 +39,8 @@ _MAX_HEADS = 10_000
 # Locks that appends to one thread take turns on; threads share one by hash.
 _STRIPES = 64
 _NEW_CHAIN = ChainHead(0, GENESIS)
+# Why a quick SQLite append gave way to the careful one, having written nothing.
+_QUICK_FAILED = (IntegrityError, sqlite3.IntegrityError, _audit.HeadMoved)
 
 
 class AuditAppender:
@@ -51,6 +54,9 @@ class AuditAppender:
             asyncio.AbstractEventLoop, tuple[asyncio.Lock, ...]
         ] = weakref.WeakKeyDictionary()
         self._extensions: dict[tuple[bool, tuple[tuple[int, int], ...]], _audit.Extension] = {}
+        self._driver_extensions: dict[
+            tuple[int, tuple[tuple[int, int], ...]], _audit.DriverExtension
+        ] = {}
 
     def append(
         self, backend: Backend, batches: Sequence[Batch], drafts: Sequence[AuditEntry]
@@ -61,9 +67,12 @@ class AuditAppender:
             self._careful(backend, batches, drafts)
             return
         if backend.dialect != "postgresql":
+            sqlite_backend = cast("SQLiteBackend", backend)
             try:
-                backend.run(self._linked(backend.dialect, thread_id, batches, drafts), write=True)
-            except IntegrityError:
+                sqlite_backend.run_driver(
+                    self._linked(backend, thread_id, batches, drafts), write=True
+                )
+            except _QUICK_FAILED:
                 self._careful(backend, batches, drafts)
             return
         with self._turns[hash(thread_id) % _STRIPES]:
@@ -86,10 +95,11 @@ class AuditAppender:
             await self._acareful(backend, batches, drafts)
             return
         if backend.dialect != "postgresql":
-            plan = self._linked(backend.dialect, thread_id, batches, drafts)
+            sqlite_backend = cast("SQLiteBackend", backend)
+            work = self._linked(backend, thread_id, batches, drafts)
             try:
-                await backend.arun(plan, write=True)
-            except IntegrityError:
+                await sqlite_backend.arun_driver(work, write=True)
+            except _QUICK_FAILED:
                 await self._acareful(backend, batches, drafts)
             return
         async with self._async_turn(thread_id):
@@ -104,19 +114,33 @@ class AuditAppender:
             self._remember(thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
 
     def _linked(
-        self, dialect: str, thread_id: str, batches: Sequence[Batch], drafts: Sequence[AuditEntry]
-    ) -> Plan[ChainHead]:
-        """SQLite: link the drafts to the remembered head when the one writer runs the plan.
+        self,
+        backend: Backend,
+        thread_id: str,
+        batches: Sequence[Batch],
+        drafts: Sequence[AuditEntry],
+    ) -> Callable[[sqlite3.Connection], None]:
+        """SQLite: the work that links the drafts to the remembered head when the one
+        writer runs it, on the writer's driver.
 
-        Plans run one at a time inside the writer's transaction, so appends to a thread
-        need no turns of their own and the branches of a fan-out share one commit. A head
-        remembered from a transaction that then failed to commit is only a wrong guess:
-        the next append finds the head elsewhere and chains carefully.
+        Work runs one request at a time inside the writer's transaction, so appends to a
+        thread need no turns of their own and the branches of a fan-out share one commit.
+        A head remembered from a transaction that then failed to commit is only a wrong
+        guess: the next append finds the head elsewhere and chains carefully.
         """
-        prev = self._head(thread_id)
-        head = yield from _audit.extend(dialect, batches, link(drafts, *prev), prev)
-        self._remember(thread_id, head)
-        return head
+        parts = [(statement, rows) for statement, rows in batches if rows]
+        shape = (len(drafts), tuple((id(statement), len(rows)) for statement, rows in parts))
+        extension = self._driver_extensions.get(shape)
+        if extension is None:
+            extension = _audit.DriverExtension(
+                [(statement, list(rows[0]), len(rows)) for statement, rows in parts],
+                len(drafts),
+                backend.engine.dialect,
+            )
+            self._driver_extensions[shape] = extension
+        return _LinkedAppend(
+            self, extension, extension.write_args([rows for _, rows in parts]), thread_id, drafts
+        )
 
     def forget(self, thread_ids: Iterable[str]) -> None:
         """Drop the remembered heads of threads whose trails were deleted."""
@@ -176,6 +200,36 @@ class AuditAppender:
             )
             self._extensions[shape] = extension
         return extension.sql, extension.args([rows for _, rows in parts], entries, prev)
+
+
+class _LinkedAppend:
+    """One quick SQLite append, as the writer runs it: link to the head remembered then.
+
+    A slotted object rather than a closure: one allocation per branch instead of a
+    function, its cells and their tuple.
+    """
+
+    __slots__ = ("_appender", "_drafts", "_extension", "_thread_id", "_writes")
+
+    def __init__(
+        self,
+        appender: AuditAppender,
+        extension: _audit.DriverExtension,
+        writes: list[tuple[str, Any]],
+        thread_id: str,
+        drafts: Sequence[AuditEntry],
+    ) -> None:
+        self._appender = appender
+        self._extension = extension
+        self._writes = writes
+        self._thread_id = thread_id
+        self._drafts = drafts
+
+    def __call__(self, driver: sqlite3.Connection) -> None:
+        prev = self._appender._head(self._thread_id)
+        entries = link(self._drafts, *prev)
+        self._extension.run(driver, self._writes, entries, prev)
+        self._appender._remember(self._thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
 
 
 def _one_thread(batches: Sequence[Batch], drafts: Sequence[AuditEntry]) -> str | None:

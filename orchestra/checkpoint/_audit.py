@@ -1,21 +1,21 @@
 """The audit trail's statements and plans, run by the saver's backend like its own.
 
 Both ways of appending store a task's pending writes and their audit entries in one
-transaction, so the trail is exactly as complete as the checkpoints. `extend` (and, on
-PostgreSQL, `Extension`, the same as one statement) links the entries to a chain head
-remembered from the last append and lands only if that is still the head and none of
-the records is in the trail yet; otherwise it raises `IntegrityError` having changed
-nothing. `append` is the careful way: appends to one thread's chain are serialised
-(SQLite has a single writer anyway, and on PostgreSQL a transaction-scoped advisory lock
-on the thread makes a parallel branch wait for the head it extends), then it reads the
-head and skips the records already audited.
+transaction, so the trail is exactly as complete as the checkpoints. The quick way
+(`Extension`, one statement on PostgreSQL; `DriverExtension`, three on SQLite's driver)
+links the entries to a chain head remembered from the last append and lands only if
+that is still the head and none of the records is in the trail yet; otherwise it fails
+(`IntegrityError`, or `HeadMoved`) having changed nothing. `append` is the careful way:
+appends to one thread's chain are serialised (SQLite has a single writer anyway, and on
+PostgreSQL a transaction-scoped advisory lock on the thread makes a parallel branch wait
+for the head it extends), then it reads the head and skips the records already audited.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -37,11 +37,15 @@ from sqlalchemy.engine import Dialect
 
 from orchestra.audit.chain import GENESIS, ChainHead, link
 from orchestra.audit.entry import ENTRY_FIELDS, AuditEntry, fields_of
-from orchestra.checkpoint._backend import bind_rows
+from orchestra.checkpoint._backend import CombinedInsert, bind_rows
+from orchestra.checkpoint._compiled import CompiledStatement
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint.schema import audit, audit_heads
 
-__all__ = ["Extension", "append", "delete_audit", "extend", "read_audit"]
+if TYPE_CHECKING:
+    import sqlite3
+
+__all__ = ["DriverExtension", "Extension", "HeadMoved", "append", "delete_audit", "read_audit"]
 
 # Record ids per lookup of those already audited, well under any bound-parameter limit.
 _CHUNK = 500
@@ -105,15 +109,6 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def _move_head(sql: _Statements, prev: ChainHead, entries: Sequence[AuditEntry]) -> Step:
-    """The step that puts the head after `entries`, if it is still `prev`."""
-    last = entries[-1]
-    params = {"chain": last.thread_id, "head_seq": last.seq, "head_hash": last.hash}
-    if prev.seq == 0:
-        return Step(sql.start_head, params)
-    return Step(sql.move_head, {**params, "prev_seq": prev.seq, "prev_hash": prev.hash})
-
-
 def append(
     dialect: str,
     batches: Sequence[tuple[Insert, list[dict[str, Any]]]],
@@ -158,29 +153,6 @@ def _chain(sql: _Statements, thread_id: str, group: Sequence[AuditEntry]) -> Pla
     last = entries[-1]
     yield Step(sql.save_head, {"thread_id": thread_id, "seq": last.seq, "hash": last.hash})
     return ChainHead(last.seq, last.hash)
-
-
-def extend(
-    dialect: str,
-    batches: Sequence[tuple[Insert, list[dict[str, Any]]]],
-    entries: Sequence[AuditEntry],
-    prev: ChainHead,
-) -> Plan[ChainHead]:
-    """Run the write `batches` and add `entries`, linked to `prev`; returns the new head.
-
-    For a back-end with one writer (SQLite), whose transaction holds the database: if
-    the head moved on, the careful `append` takes over in the same transaction. A record
-    already audited fails the entries' insert with `IntegrityError`.
-    """
-    sql = _statements(dialect)
-    for statement, rows in batches:
-        if rows:
-            yield Step(statement, rows)
-    moved = yield _move_head(sql, prev, entries)
-    if not moved.rows:
-        return (yield from _chain(sql, entries[0].thread_id, entries))
-    yield Step(sql.insert_entries, [fields_of(e) for e in entries])
-    return ChainHead(entries[-1].seq, entries[-1].hash)
 
 
 class Extension:
@@ -253,6 +225,71 @@ class Extension:
             if name in values:
                 values[name] = convert(values[name])
         return values
+
+
+class HeadMoved(Exception):
+    """The chain head an append was linked to is no longer the thread's head."""
+
+
+class DriverExtension:
+    """SQLite: the writes, the head's move and the entries, compiled once per shape and
+    run on the writer's driver.
+
+    Three statements inside the one writer's transaction (SQLite has no data-modifying
+    CTEs): SQLAlchemy's per-execute work would cost more than SQLite spends on them. If
+    the head moved, `run` raises `HeadMoved`; a record already audited raises
+    `sqlite3.IntegrityError`. Either way the caller's savepoint or rollback undoes the
+    writes, and the careful `append` takes over.
+
+    Args:
+        writes: each write insert, the columns of its rows and how many rows it has.
+        entries: how many audit entries each append of this shape links.
+        dialect: the SQLite engine's dialect.
+    """
+
+    def __init__(
+        self, writes: Sequence[tuple[Insert, Sequence[str], int]], entries: int, dialect: Dialect
+    ) -> None:
+        sql = _statements("sqlite")
+        self._writes = [CombinedInsert([part], dialect) for part in writes]
+        self._start = CompiledStatement(sql.start_head, dialect)
+        self._move = CompiledStatement(sql.move_head, dialect)
+        self._entries = CombinedInsert([(sql.insert_entries, ENTRY_FIELDS, entries)], dialect)
+
+    def write_args(self, writes: Sequence[list[dict[str, Any]]]) -> list[tuple[str, Any]]:
+        """The writes' statements and driver parameters (they do not depend on the head)."""
+        return [
+            (compiled.sql, compiled.args([rows]))
+            for compiled, rows in zip(self._writes, writes, strict=True)
+        ]
+
+    def run(
+        self,
+        driver: sqlite3.Connection,
+        writes: Sequence[tuple[str, Any]],
+        entries: Sequence[AuditEntry],
+        prev: ChainHead,
+    ) -> None:
+        """Store the writes and `entries`, linked to `prev`, in the open transaction.
+
+        Raises:
+            HeadMoved: `prev` is not the thread's head (or the thread already has one).
+            sqlite3.IntegrityError: a record is already in the thread's trail.
+        """
+        for sql, args in writes:
+            driver.execute(sql, args)
+        last = entries[-1]
+        values = {"chain": last.thread_id, "head_seq": last.seq, "head_hash": last.hash}
+        if prev.seq == 0:
+            head = self._start
+        else:
+            head = self._move
+            values["prev_seq"] = prev.seq
+            values["prev_hash"] = prev.hash
+        if not driver.execute(head.sql, head.args(values)).fetchall():
+            raise HeadMoved(last.thread_id)
+        rows = [fields_of(entry) for entry in entries]
+        driver.execute(self._entries.sql, self._entries.args([rows]))
 
 
 def read_audit(thread_id: str) -> Plan[tuple[list[AuditEntry], ChainHead | None]]:

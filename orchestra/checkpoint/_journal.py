@@ -1,8 +1,8 @@
 """The journal's statements and plans, run by the saver's backend like its own.
 
 Every agent call writes one journal row and every task reads its journal once, so both
-statements are built once per dialect: the insert is one of the backend's precompiled
-inserts, and the read binds its parameters.
+statements are compiled once and run on the DB-API driver: the insert is one of the
+backend's precompiled inserts, and the read is a `JournalReader`'s.
 """
 
 from __future__ import annotations
@@ -10,15 +10,22 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import Insert, Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from orchestra.checkpoint._plans import Plan, Step
+from orchestra.checkpoint._backend import Backend
+from orchestra.checkpoint._compiled import CompiledStatement
 from orchestra.checkpoint.schema import journal
 
-__all__ = ["JournalEntry", "insert_statement", "journal_row", "read_journal"]
+if TYPE_CHECKING:
+    import sqlite3
+
+    from orchestra.checkpoint.postgres import PostgresBackend
+    from orchestra.checkpoint.sqlite import SQLiteBackend
+
+__all__ = ["JournalEntry", "JournalReader", "insert_statement", "journal_row"]
 
 
 class JournalEntry(NamedTuple):
@@ -60,7 +67,49 @@ def journal_row(thread_id: str, checkpoint_ns: str, entry: JournalEntry) -> dict
     }
 
 
-def read_journal(thread_id: str, checkpoint_ns: str) -> Plan[Sequence[JournalEntry]]:
-    """Every call recorded for one task (its namespace holds its id), in order."""
-    rows = (yield Step(_READ, {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns})).rows
-    return [JournalEntry(int(r.seq), str(r.kind), str(r.name), str(r.payload)) for r in rows]
+class JournalReader:
+    """Reads a task's journal with the query compiled once, on the backend's driver."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._query = CompiledStatement(_READ, backend.engine.dialect)
+
+    def read(self, thread_id: str, checkpoint_ns: str) -> list[JournalEntry]:
+        """Every call recorded for one task, in order."""
+        args = self._query.args({"thread_id": thread_id, "checkpoint_ns": checkpoint_ns})
+        if self._backend.dialect == "postgresql":
+            rows = cast("PostgresBackend", self._backend).fetch(self._query.sql, args)
+        else:
+            fetch = _Fetch(self._query.sql, args)
+            rows = cast("SQLiteBackend", self._backend).run_driver(fetch, write=False)
+        return _entries(rows)
+
+    async def aread(self, thread_id: str, checkpoint_ns: str) -> list[JournalEntry]:
+        """Async `read`."""
+        args = self._query.args({"thread_id": thread_id, "checkpoint_ns": checkpoint_ns})
+        if self._backend.dialect == "postgresql":
+            rows = await cast("PostgresBackend", self._backend).afetch(self._query.sql, args)
+        else:
+            fetch = _Fetch(self._query.sql, args)
+            rows = await cast("SQLiteBackend", self._backend).arun_driver(fetch, write=False)
+        return _entries(rows)
+
+
+class _Fetch:
+    """A query to run on a sqlite3 connection (slotted: one allocation per task's read)."""
+
+    __slots__ = ("_args", "_sql")
+
+    def __init__(self, sql: str, args: Any) -> None:
+        self._sql = sql
+        self._args = args
+
+    def __call__(self, driver: sqlite3.Connection) -> list[Any]:
+        return driver.execute(self._sql, self._args).fetchall()
+
+
+def _entries(rows: Sequence[Any]) -> list[JournalEntry]:
+    return [
+        JournalEntry(int(seq), str(kind), str(name), str(payload))
+        for seq, kind, name, payload in rows
+    ]

@@ -191,6 +191,28 @@ class PostgresBackend:
             except psycopg.IntegrityError as exc:
                 raise IntegrityError(sql, params, exc) from exc
 
+    def fetch(self, sql: str, args: Any) -> list[Any]:
+        """Run one precompiled query straight on the driver, in autocommit; its rows."""
+        with self.engine.connect() as conn:
+            driver: Any = conn.connection.driver_connection
+            driver.autocommit = True
+            try:
+                return driver.execute(sql, args).fetchall()  # type: ignore[no-any-return]
+            finally:
+                driver.autocommit = False
+
+    async def afetch(self, sql: str, args: Any) -> list[Any]:
+        """Async `fetch`."""
+        async with self._async_engine().connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.set_autocommit(True)
+            try:
+                cursor = await driver.execute(sql, args)
+                return await cursor.fetchall()  # type: ignore[no-any-return]
+            finally:
+                await driver.set_autocommit(False)
+
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
             # Reads in autocommit: at READ COMMITTED a transaction would add

@@ -155,6 +155,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             self._backend.precompile(statement, columns)
         self._journal_insert = _journal.insert_statement(self._backend.dialect)
         self._backend.precompile(self._journal_insert, [c.name for c in journal_table.columns])
+        self._journal_reader = _journal.JournalReader(self._backend)
         self._shared = _Shared()
 
     @property
@@ -383,7 +384,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     def read_journal(self, thread_id: str, checkpoint_ns: str) -> Sequence[_journal.JournalEntry]:
         """The calls recorded for one task (its namespace holds its id), in order."""
         self._ready()
-        return self._backend.run(_journal.read_journal(thread_id, checkpoint_ns), write=False)
+        return self._journal_reader.read(thread_id, checkpoint_ns)
 
     def write_journal(
         self, thread_id: str, checkpoint_ns: str, entry: _journal.JournalEntry
@@ -399,8 +400,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
     ) -> Sequence[_journal.JournalEntry]:
         """Async `read_journal`."""
         await self._aready()
-        plan = _journal.read_journal(thread_id, checkpoint_ns)
-        return await self._backend.arun(plan, write=False)
+        return await self._journal_reader.aread(thread_id, checkpoint_ns)
 
     async def awrite_journal(
         self, thread_id: str, checkpoint_ns: str, entry: _journal.JournalEntry

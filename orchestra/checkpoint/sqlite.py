@@ -18,7 +18,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -128,6 +128,29 @@ class SQLiteBackend:
         work = self._insert_work(batches)
         if work is not None:
             await self._group.acall(work, single_statement=work.single)
+
+    def run_driver(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run `work` on a sqlite3 connection: the writer's (in the next shared
+        transaction) for a write, a pooled one for a read.
+
+        For precompiled statements (`_compiled`) that run once per agent call, where
+        SQLAlchemy's per-execute work would cost more than SQLite's.
+        """
+        if not write:
+            pooled = self.engine.raw_connection()
+            try:
+                return work(pooled.driver_connection)  # type: ignore[arg-type]
+            finally:
+                pooled.close()
+        return self._group.call(functools.partial(self._on_writer_driver, work))
+
+    async def arun_driver(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Async `run_driver`: reads too join the writer's queue, as in `arun`."""
+        task = functools.partial(self._on_writer_driver, work)
+        return await self._group.acall(task, read_only=not write)
+
+    def _on_writer_driver(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return work(self._writer_driver)
 
     def close(self) -> None:
         self._group.close()

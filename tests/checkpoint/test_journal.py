@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint._journal import JournalEntry
 from orchestra.checkpoint.schema import journal
 from orchestra.runtime import run
 from tests import journal_flow
@@ -109,3 +110,26 @@ def test_the_call_in_flight_at_the_kill_runs_again_with_the_same_idempotency_key
     assert tools[0] == tools[1]
     assert tools[0].startswith("order-7:clerk:")
     assert lines(log_file).count("model first") == 1
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+async def test_journal_reads_on_postgres_prepare_only_when_allowed(
+    postgres_url: str, prepared: bool
+) -> None:
+    # The read runs on the driver, so it must honour prepared_statements=False too
+    # (pgbouncer in transaction mode breaks on server-side prepared statements).
+    entry = JournalEntry(0, "model", "worker", '"answer"')
+    async with SQLCheckpointer(
+        postgres_url, pool_size=1, max_overflow=0, prepared_statements=prepared
+    ) as saver:
+        await saver.asetup()
+        await saver.awrite_journal("t", "worker:1", entry)
+        for _ in range(8):  # psycopg prepares a query from its 5th run on a connection
+            assert await saver.aread_journal("t", "worker:1") == [entry]
+            assert saver.read_journal("t", "worker:1") == [entry]
+        with saver.engine.connect() as conn:
+            statements = conn.execute(
+                text("SELECT statement FROM pg_prepared_statements")
+            ).scalars()
+            journal_reads = [s for s in statements if "orchestra_journal" in s]
+    assert bool(journal_reads) is prepared
