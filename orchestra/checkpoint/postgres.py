@@ -9,6 +9,7 @@ transaction mode cannot route.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import weakref
 from collections.abc import Sequence
@@ -64,6 +65,12 @@ class PostgresBackend:
         # transaction instead.
         # So does a caller's own engine, whose connect options are not ours.
         self._set_local = async_commit and (not options.prepared_statements or engine is not None)
+        # pgbouncer before 1.21 does not track a pipeline's outstanding Syncs:
+        # at a ReadyForQuery it may hand the server connection to another
+        # client while the rest of the pipeline is in flight, which crosses
+        # sessions and can stall every client until `query_wait_timeout`.
+        # Behind pgbouncer, statements go one round trip at a time.
+        self._pipelined = options.prepared_statements
         if not options.prepared_statements:
             connect_args["prepare_threshold"] = None
         elif async_commit and "options" not in url.query:
@@ -106,6 +113,10 @@ class PostgresBackend:
         chunks = [self._inserts.combined([part]) for part in parts]
         return [(c.sql, c.args([rows])) for c, (_, rows) in zip(chunks, parts, strict=True)]
 
+    def _pipeline(self, driver: Any) -> Any:
+        """The driver's pipeline (sync or async), or nothing behind pgbouncer."""
+        return driver.pipeline() if self._pipelined else contextlib.nullcontext()
+
     def insert(self, batches: Sequence[Batch]) -> None:
         statements = self._statements(batches)
         if not statements:
@@ -120,7 +131,7 @@ class PostgresBackend:
                 finally:
                     driver.autocommit = False
                 return
-            with driver.pipeline(), driver.transaction():
+            with self._pipeline(driver), driver.transaction():
                 if self._set_local:
                     driver.execute(_ASYNC_COMMIT)
                 for sql, args in statements:
@@ -140,7 +151,7 @@ class PostgresBackend:
                 finally:
                     await driver.set_autocommit(False)
                 return
-            async with driver.pipeline(), driver.transaction():
+            async with self._pipeline(driver), driver.transaction():
                 if self._set_local:
                     await driver.execute(_ASYNC_COMMIT)
                 for sql, args in statements:
@@ -164,7 +175,7 @@ class PostgresBackend:
                     finally:
                         driver.autocommit = False
                     return
-                with driver.pipeline(), driver.transaction():
+                with self._pipeline(driver), driver.transaction():
                     driver.execute(_ASYNC_COMMIT)
                     driver.execute(sql, params)
             except psycopg.IntegrityError as exc:
@@ -185,7 +196,7 @@ class PostgresBackend:
                     finally:
                         await driver.set_autocommit(False)
                     return
-                async with driver.pipeline(), driver.transaction():
+                async with self._pipeline(driver), driver.transaction():
                     await driver.execute(_ASYNC_COMMIT)
                     await driver.execute(sql, params)
             except psycopg.IntegrityError as exc:
