@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from orchestra.audit.entry import AuditEntry, canonical_json, fields_of
+from orchestra.audit.entry import CANONICAL_ENCODER, AuditEntry, canonical_json, fields_of
 
 __all__ = ["GENESIS", "ChainHead", "entry_hash", "link"]
 
@@ -25,9 +24,9 @@ def entry_hash(entry: AuditEntry) -> str:
 
 def _body_hash(body: dict[str, Any]) -> str:
     # An entry's fields are plain strings and numbers, whose canonical JSON is what
-    # json.dumps makes of them directly; anything else takes the general way.
+    # the canonical encoder makes of them directly; anything else takes the general way.
     if all(_plain(value) for value in body.values()):
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = CANONICAL_ENCODER.encode(body)
     else:
         text = canonical_json(body)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,51 @@
+"""Canonical JSON: the one text an audit entry's hash is computed over."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from orchestra.audit import AuditEntry, canonical_json
+from orchestra.audit.chain import GENESIS, entry_hash, link
+from orchestra.audit.entry import ENTRY_FIELDS
+
+
+def test_canonical_json_sorts_keys_drops_spaces_and_keeps_unicode() -> None:
+    text = canonical_json({"b": [1, 2.5], "a": {"z": None, "y": "café"}})
+
+    assert text == '{"a":{"y":"café","z":null},"b":[1,2.5]}'
+
+
+def test_canonical_json_is_the_same_text_on_every_call() -> None:
+    value = {"k": "v", "n": 3}
+
+    assert canonical_json(value) == canonical_json(dict(reversed(value.items())))
+
+
+def test_a_linked_entry_hash_covers_its_fields_as_sorted_compact_json() -> None:
+    draft = AuditEntry(
+        thread_id="t",
+        seq=0,
+        record_id="r",
+        kind="result",
+        record_kind="model",
+        node="writer",
+        checkpoint_ns="",
+        checkpoint_id="c",
+        task_id="k",
+        input_digest="0" * 64,
+        output_digest=None,
+        choice=None,
+        reason="",
+        detail="{}",
+        recorded_at=1.5,
+        prev_hash="",
+        hash="",
+    )
+
+    (entry,) = link([draft], 0, GENESIS)
+
+    body = {f: getattr(entry, f) for f in ENTRY_FIELDS if f != "hash"}
+    expected = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert entry.hash == hashlib.sha256(expected.encode()).hexdigest()
+    assert entry_hash(entry) == entry.hash
