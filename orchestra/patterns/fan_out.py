@@ -214,9 +214,15 @@ def _sends(
             return merge_name
         items = _items(state, over)
         # A shallow copy of the typed state: LangGraph passes a Send's payload to the node
-        # as it is, without coercing a dict into the state model.
+        # as it is, without coercing a dict into the state model. Each payload is stored with
+        # the checkpoint's pending tasks, so a branch gets its own item but not the whole
+        # list again: a copy of N items in each of N branches is N * N stored values.
+        spared: dict[str, Any] = {over: []} if isinstance(over, str) else {}
         return [
-            Send(worker, state.model_copy(update={"item": item, "item_index": index}))
+            Send(
+                worker,
+                state.model_copy(update={**spared, "item": item, "item_index": index}),
+            )
             for index, item in enumerate(items[:count])
         ]
 

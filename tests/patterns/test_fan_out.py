@@ -101,6 +101,24 @@ def test_mapped_items_see_their_own_item_in_the_prompt() -> None:
     assert "Your item:\nbeta" in prompts[1]
 
 
+def test_a_mapped_branch_gets_its_item_but_not_the_whole_list_again() -> None:
+    # Each branch's payload is stored with the checkpoint's pending tasks: N copies of an
+    # N-item list would make a 1,000-way map store a million values.
+    seen: list[tuple[Any, list[str]]] = []
+
+    def read(state: Any) -> str:
+        seen.append((state.item, list(state.sources)))
+        return str(state.item)
+
+    flow = fan_out(Agent("read", model=read), over="sources", state=SourcesState)
+
+    final = flow.compile().invoke({"goal": "g", "sources": ["alpha", "beta"]})
+
+    assert sorted(seen) == [("alpha", []), ("beta", [])]
+    assert final["sources"] == ["alpha", "beta"]
+    assert final["output"] == ["alpha", "beta"]
+
+
 def test_mapping_over_no_items_goes_straight_to_the_merge() -> None:
     flow = fan_out(Agent("read", model=lambda s: "x"), over="sources", state=SourcesState)
 
