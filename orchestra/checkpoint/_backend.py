@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, bindparam, make_url
@@ -127,15 +128,65 @@ class CombinedInsert:
             for name in order or ()
         )
         self._positional = bool(compiled.positional)
+        self._rows_args = _RowsArgs.for_plan(self._plan, parts) if self._positional else None
 
     def args(self, batches: Sequence[Rows]) -> Any:
         """The driver's parameters: a tuple (qmark) or a dict (pyformat)."""
+        if self._rows_args is not None:
+            return self._rows_args(batches[0])
         values = [
             batches[b][r][c] if p is None else p(batches[b][r][c]) for _, b, r, c, p in self._plan
         ]
         if self._positional:
             return tuple(values)
         return {entry[0]: value for entry, value in zip(self._plan, values, strict=True)}
+
+
+class _RowsArgs:
+    """Positional parameters of a one-batch statement, read straight off its rows.
+
+    The common case on SQLite: the parameters are the rows' columns in row-major
+    order, and most columns need no conversion, so a C-level `itemgetter` reads
+    each row and only the few converted columns (JSON, floats) cost a call.
+    """
+
+    __slots__ = ("_convert", "_getter")
+
+    def __init__(self, columns: Sequence[str], convert: tuple[tuple[int, Any], ...]) -> None:
+        self._getter = itemgetter(*columns)
+        self._convert = convert
+
+    @classmethod
+    def for_plan(
+        cls, plan: Sequence[tuple[Any, ...]], parts: Sequence[tuple[Insert, Sequence[str], int]]
+    ) -> _RowsArgs | None:
+        """The reader for `plan` when it has that simple shape, else None."""
+        if len(parts) != 1 or len(parts[0][1]) < 2:
+            return None
+        _, columns, count = parts[0]
+        expected = [(0, row, column) for row in range(count) for column in columns]
+        if [entry[1:4] for entry in plan] != expected:
+            return None
+        width = len(columns)
+        convert = tuple((index, entry[4]) for index, entry in enumerate(plan[:width]) if entry[4])
+        return cls(columns, convert)
+
+    def __call__(self, rows: Rows) -> tuple[Any, ...]:
+        getter, convert = self._getter, self._convert
+        if len(rows) == 1:
+            if not convert:
+                return getter(rows[0])  # type: ignore[no-any-return]
+            values = list(getter(rows[0]))
+            for index, process in convert:
+                values[index] = process(values[index])
+            return tuple(values)
+        flat: list[Any] = []
+        for row in rows:
+            values = list(getter(row))
+            for index, process in convert:
+                values[index] = process(values[index])
+            flat.extend(values)
+        return tuple(flat)
 
 
 def bind_rows(
@@ -158,9 +209,18 @@ class InsertCompiler:
         self._dialect = dialect
         self._columns: dict[int, tuple[str, ...]] = {}
         self._cache: dict[tuple[tuple[int, int], ...], CombinedInsert] = {}
+        self._singles: dict[tuple[int, int], CombinedInsert] = {}
 
     def register(self, statement: Insert, columns: Sequence[str]) -> None:
         self._columns[id(statement)] = tuple(columns)
+
+    def single(self, statement: Insert, count: int) -> CombinedInsert:
+        """`combined` for one batch of `count` (at most MAX_ROWS) rows."""
+        key = (id(statement), count)
+        compiled = self._singles.get(key)
+        if compiled is None:
+            compiled = self._singles[key] = self.combined([(statement, [{}] * count)])
+        return compiled
 
     def combined(self, batches: Sequence[Batch]) -> CombinedInsert:
         """One statement for these (non-empty, at most MAX_ROWS each) batches."""

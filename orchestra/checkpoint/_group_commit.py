@@ -93,6 +93,9 @@ class GroupCommit:
             (a failing request must fail alone: its own work undone, the others' kept),
             and returns True. With `wait=False` it must not block on another process's
             lock: it returns False, having done nothing. Only one thread calls it at a time.
+            A sync `single_statement` request that finds the writer idle skips it: its
+            `work()` runs directly on the caller's thread, as the lone statement it is
+            (so `work` must bring its own connection).
         inline_async: let an async caller that finds the writer idle commit the first
             batch on its event loop's thread (right for commits that do not fsync).
     """
@@ -111,6 +114,19 @@ class GroupCommit:
         self, work: Callable[[], T], *, read_only: bool = False, single_statement: bool = False
     ) -> T:
         """Run `work` in the next shared transaction; returns once it is committed."""
+        if single_statement:
+            with self._mutex:
+                alone = not self._leading and not self._closed
+                if alone:
+                    self._leading = True
+            if alone:
+                # The writer is idle and one statement is a transaction by itself: run
+                # it here, with no request to queue and no batch to commit.
+                try:
+                    return work()
+                finally:
+                    with self._mutex:
+                        self._pass_lead(worker=False)
         request: Request[T] = Request(work, read_only=read_only, single_statement=single_statement)
         with self._mutex:
             self._check_open()

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Insert, create_engine, event
 from sqlalchemy.engine import URL
 
 from orchestra.checkpoint._backend import (
+    MAX_ROWS,
     Batch,
     EngineOptions,
     InsertCompiler,
@@ -120,9 +121,14 @@ class SQLiteBackend:
         return await self._group.acall(work, read_only=not write)
 
     def insert(self, batches: Sequence[Batch]) -> None:
-        work = self._insert_work(batches)
-        if work is not None:
-            self._group.call(work, single_statement=work.single)
+        statements = self._driver_statements(batches)
+        if len(statements) == 1:
+            # The common case (a checkpoint, a task's writes): one statement, run by
+            # the group commit straight on this thread when the writer is idle.
+            sql, args = statements[0]
+            self._group.call(functools.partial(self._execute, sql, args), single_statement=True)
+        elif statements:
+            self._group.call(_DriverInserts(self, statements))
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
         work = self._insert_work(batches)
@@ -170,14 +176,30 @@ class SQLiteBackend:
 
     def _insert_work(self, batches: Sequence[Batch]) -> _DriverInserts | None:
         """The driver calls of an insert, compiled and converted outside the writer."""
-        parts = split(batches)
-        if not parts:
-            return None
-        compiled = [self._inserts.combined([part]) for part in parts]
-        return _DriverInserts(
-            self,
-            [(c.sql, c.args([rows])) for c, (_, rows) in zip(compiled, parts, strict=True)],
-        )
+        statements = self._driver_statements(batches)
+        return _DriverInserts(self, statements) if statements else None
+
+    def _driver_statements(self, batches: Sequence[Batch]) -> list[tuple[str, Any]]:
+        """Each batch's SQL and driver parameters (batches of over MAX_ROWS rows split)."""
+        statements = []
+        for statement, rows in batches:
+            if not rows:
+                continue
+            if len(rows) > MAX_ROWS:
+                for part, part_rows in split([(statement, rows)]):
+                    compiled = self._inserts.single(part, len(part_rows))
+                    statements.append((compiled.sql, compiled.args((part_rows,))))
+                continue
+            compiled = self._inserts.single(statement, len(rows))
+            statements.append((compiled.sql, compiled.args((rows,))))
+        return statements
+
+    def _execute(self, sql: str, args: Any) -> None:
+        """Run one statement on the writer, opening it first if need be."""
+        writer = self._writer
+        if writer is None or writer.invalidated:
+            self._writer_connection()
+        self._writer_driver.execute(sql, args)
 
     def _commit_batch(self, batch: list[Request[Any]], *, wait: bool) -> bool:
         """Run a batch of requests in one transaction, each write of several statements
