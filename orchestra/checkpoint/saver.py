@@ -165,8 +165,12 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
 
     @property
     def _codec(self) -> RowCodec:
-        # Built per call: `with_allowlist` clones swap `self.serde`.
-        return RowCodec(self.serde)
+        # Cached per serde: `with_allowlist` clones swap `self.serde`, so check identity.
+        codec: RowCodec | None = self.__dict__.get("_row_codec")
+        if codec is None or codec.serde is not self.serde:
+            codec = RowCodec(self.serde)
+            self.__dict__["_row_codec"] = codec
+        return codec
 
     # -- lifecycle -----------------------------------------------------------
 
