@@ -74,9 +74,15 @@ def test_a_lease_whose_process_is_gone_is_taken_over_at_once(saver: SQLCheckpoin
 
 
 def test_the_heartbeat_keeps_a_short_lease_alive(saver: SQLCheckpointer) -> None:
-    with Lease(saver, "t", seconds=0.3):
-        time.sleep(0.8)
-        assert "t" in saver.live_leases()
+    with Lease(saver, "t", seconds=0.6) as lease:
+        first = saver.lease_holder("t")
+        assert first is not None
+        assert first.owner == lease.owner
+        time.sleep(1.0)  # past the first expiry: only a renewal keeps the lease
+        renewed = saver.lease_holder("t")
+        assert renewed is not None
+        assert renewed.owner == lease.owner
+        assert renewed.expires_at > first.expires_at, "the heartbeat moved the expiry on"
     assert saver.lease_holder("t") is None
 
 
