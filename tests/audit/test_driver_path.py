@@ -67,12 +67,18 @@ def _config(thread: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": "c1"}}
 
 
+def _route_billing(saver: SQLCheckpointer, thread: str) -> Decision:
+    """Save a first recorded decision on `thread`, so its chain has a head."""
+    first = Decision(kind="route", at="triage", choice="billing")
+    saver.put_writes(_config(thread), [("decisions", [first])], "task-1")
+    return first
+
+
 def test_an_append_to_a_known_chain_is_three_statements_none_through_sqlalchemy(
     traced: tuple[SQLCheckpointer, _Traced],
 ) -> None:
     saver, trace = traced
-    first = Decision(kind="route", at="triage", choice="billing")
-    saver.put_writes(_config("t"), [("decisions", [first])], "task-1")
+    first = _route_billing(saver, "t")
     trace.clear()
 
     second = Decision(kind="gate", at="check", choice="pass")
@@ -121,8 +127,7 @@ def test_a_record_audited_already_falls_back_to_the_careful_append_and_keeps_its
     traced: tuple[SQLCheckpointer, _Traced],
 ) -> None:
     saver, _ = traced
-    first = Decision(kind="route", at="triage", choice="billing")
-    saver.put_writes(_config("r"), [("decisions", [first])], "task-1")
+    first = _route_billing(saver, "r")
     # LangGraph delivers the same record again from another task: the quick append's
     # entry insert fails, and the careful one stores the task's writes and nothing else.
     saver.put_writes(_config("r"), [("decisions", [first])], "task-2")
