@@ -11,6 +11,7 @@ names a server (`source .ci/postgres.sh`).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import sqlite3
@@ -140,7 +141,7 @@ def _bench_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _subjects(stack: ExitStack, workdir: Path) -> list[Subject]:
+def _subjects(stack: ExitStack, workdir: Path, *, postgres: bool) -> list[Subject]:
     subjects = [Subject("InMemorySaver", InMemorySaver())]
 
     lg_path = workdir / "langgraph.db"
@@ -160,7 +161,7 @@ def _subjects(stack: ExitStack, workdir: Path) -> list[Subject]:
     admin = os.environ.get("ORCHESTRA_BENCH_POSTGRES_URL") or os.environ.get(
         "ORCHESTRA_TEST_POSTGRES_URL"
     )
-    if admin:
+    if admin and postgres:
         import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
@@ -227,22 +228,22 @@ def _get_tuple_ms(saver: SQLCheckpointer, sizes: tuple[int, ...]) -> list[float]
     return [statistics.median(bucket) for bucket in samples]
 
 
-def main() -> None:
+def main(rounds: int = ROUNDS, *, postgres: bool = True) -> None:
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="orchestra-bench-")))
-        subjects = _subjects(stack, workdir)
+        subjects = _subjects(stack, workdir, postgres=postgres)
         started = time.perf_counter()
         for s in subjects:  # warm-up: imports, statement caches, connections
             s.run(f"warm-{uuid.uuid4()}", {"counter": 0, "doc": ""})
             s.run(f"warm-{uuid.uuid4()}", {"counter": 0, "doc": DOC})
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for s in subjects:
                 s.tiny.append(s.run(f"tiny-{uuid.uuid4()}", {"counter": 0, "doc": ""}))
             for s in subjects:
                 s.doc.append(s.run(f"doc-{uuid.uuid4()}", {"counter": 0, "doc": DOC}))
         base = subjects[0]
         base_tiny, base_doc = statistics.median(base.tiny), statistics.median(base.doc)
-        print(f"\n{STEPS}-step pipeline, durability='sync', median of {ROUNDS} interleaved runs")
+        print(f"\n{STEPS}-step pipeline, durability='sync', median of {rounds} interleaved runs")
         print(
             f"{'saver':<28}{'tiny ms/step':>13}{'x mem':>7}{'100KB ms/step':>15}{'x mem':>7}"
             f"{'bytes/step':>12}"
@@ -282,4 +283,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved runs per saver")
+    parser.add_argument(
+        "--sqlite-only", action="store_true", help="skip PostgreSQL even if a server is named"
+    )
+    args = parser.parse_args()
+    main(args.rounds, postgres=not args.sqlite_only)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, Insert, bindparam, make_url
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import ArgumentError
 
+from orchestra.checkpoint._compiled import CompiledStatement
 from orchestra.checkpoint._plans import Outcome, Plan, Step
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -97,49 +98,41 @@ class CombinedInsert:
     statement: atomic without BEGIN/COMMIT, one round trip.
     """
 
+    __slots__ = ("_rows_args", "_statement", "_where", "sql")
+
     def __init__(
         self, parts: Sequence[tuple[Insert, Sequence[str], int]], dialect: Dialect
     ) -> None:
-        self._names: list[list[dict[str, str]]] = []
+        names: list[list[dict[str, str]]] = []
         statements = []
         for index, (statement, columns, count) in enumerate(parts):
-            names, bound = bind_rows(statement, columns, count, f"b{index}")
-            self._names.append(names)
+            batch_names, bound = bind_rows(statement, columns, count, f"b{index}")
+            names.append(batch_names)
             statements.append(bound)
         combined = statements[-1]
         for index, statement in enumerate(statements[:-1]):
             combined = combined.add_cte(statement.cte(f"batch{index}"))
-        compiled = combined.compile(dialect=dialect)
-        self.sql = compiled.string
+        self._statement = CompiledStatement(combined, dialect)
+        self.sql = self._statement.sql
         where = {
             name: (batch, row, column)
-            for batch, rows in enumerate(self._names)
+            for batch, rows in enumerate(names)
             for row, row_names in enumerate(rows)
             for column, name in row_names.items()
         }
-        order = compiled.positiontup if compiled.positional else list(compiled.binds)
-        # For each driver parameter, in order: where its value is and how to convert it.
-        self._plan = tuple(
-            (
-                name,
-                *where[name],
-                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
-            )
-            for name in order or ()
+        # For each driver parameter, in order: its bind name and where its value is.
+        self._where = tuple((name, *where[name]) for name, _ in self._statement.parameters)
+        self._rows_args = (
+            _RowsArgs.for_statement(self._statement, self._where, parts)
+            if self._statement.positional
+            else None
         )
-        self._positional = bool(compiled.positional)
-        self._rows_args = _RowsArgs.for_plan(self._plan, parts) if self._positional else None
 
     def args(self, batches: Sequence[Rows]) -> Any:
         """The driver's parameters: a tuple (qmark) or a dict (pyformat)."""
         if self._rows_args is not None:
             return self._rows_args(batches[0])
-        values = [
-            batches[b][r][c] if p is None else p(batches[b][r][c]) for _, b, r, c, p in self._plan
-        ]
-        if self._positional:
-            return tuple(values)
-        return {entry[0]: value for entry, value in zip(self._plan, values, strict=True)}
+        return self._statement.args({name: batches[b][r][c] for name, b, r, c in self._where})
 
 
 class _RowsArgs:
@@ -157,29 +150,28 @@ class _RowsArgs:
         self._convert = convert
 
     @classmethod
-    def for_plan(
-        cls, plan: Sequence[tuple[Any, ...]], parts: Sequence[tuple[Insert, Sequence[str], int]]
+    def for_statement(
+        cls,
+        statement: CompiledStatement,
+        where: Sequence[tuple[str, int, int, str]],
+        parts: Sequence[tuple[Insert, Sequence[str], int]],
     ) -> _RowsArgs | None:
-        """The reader for `plan` when it has that simple shape, else None."""
+        """The reader for `statement`, whose parameters come from `where`, when it has
+        that simple shape; else None."""
         if len(parts) != 1 or len(parts[0][1]) < 2:
             return None
         _, columns, count = parts[0]
         expected = [(0, row, column) for row in range(count) for column in columns]
-        if [entry[1:4] for entry in plan] != expected:
+        if [entry[1:] for entry in where] != expected:
             return None
-        width = len(columns)
-        convert = tuple((index, entry[4]) for index, entry in enumerate(plan[:width]) if entry[4])
+        first_row = statement.parameters[: len(columns)]
+        convert = tuple((index, process) for index, (_, process) in enumerate(first_row) if process)
         return cls(columns, convert)
 
     def __call__(self, rows: Rows) -> tuple[Any, ...]:
         getter, convert = self._getter, self._convert
-        if len(rows) == 1:
-            if not convert:
-                return getter(rows[0])  # type: ignore[no-any-return]
-            values = list(getter(rows[0]))
-            for index, process in convert:
-                values[index] = process(values[index])
-            return tuple(values)
+        if not convert and len(rows) == 1:
+            return getter(rows[0])  # type: ignore[no-any-return]
         flat: list[Any] = []
         for row in rows:
             values = list(getter(row))

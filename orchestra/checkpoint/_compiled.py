@@ -26,7 +26,7 @@ class CompiledStatement:
         dialect: the engine's dialect, whose paramstyle and type conversions apply.
     """
 
-    __slots__ = ("_plan", "_positional", "sql")
+    __slots__ = ("parameters", "positional", "sql")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -37,8 +37,10 @@ class CompiledStatement:
         for name in order or ():
             bind = compiled.binds[name]
             plan.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect)))
-        self._plan = tuple(plan)
-        self._positional = bool(compiled.positional)
+        self.parameters: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(plan)
+        """The driver's parameters in order: each bind name and its conversion (or None)."""
+        self.positional = bool(compiled.positional)
+        """Whether the driver takes a tuple (qmark) rather than a dict (pyformat)."""
 
     def args(self, values: Mapping[str, Any]) -> Any:
         """The driver's parameters for these values by bind name: a tuple or a dict.
@@ -48,8 +50,8 @@ class CompiledStatement:
         """
         converted = [
             values[name] if convert is None else convert(values[name])
-            for name, convert in self._plan
+            for name, convert in self.parameters
         ]
-        if self._positional:
+        if self.positional:
             return tuple(converted)
-        return {name: value for (name, _), value in zip(self._plan, converted, strict=True)}
+        return {name: value for (name, _), value in zip(self.parameters, converted, strict=True)}
