@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
+from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, ExecutableDDLElement
 
 __all__ = [
     "MIGRATIONS",
@@ -53,7 +53,8 @@ checkpoints = Table(
     # uuid6 ids sort by creation time, so "latest" is the greatest id.
     Column("checkpoint_id", Text, primary_key=True),
     Column("parent_checkpoint_id", Text, nullable=True),
-    # Copied out of the metadata so `delete_for_runs` is an index lookup.
+    # Copied out of the metadata so `delete_for_runs` is an index lookup (only
+    # rows that have one are indexed: a NULL never matches a run).
     Column("run_id", Text, nullable=True),
     # Unix seconds at which the row was written, for age-based retention. Not
     # indexed: retention asks for each thread's newest row, a full scan anyway,
@@ -168,7 +169,17 @@ audit_heads = Table(
     Column("hash", Text, nullable=False),
 )
 
+# Schema versions 1-4 indexed every checkpoint's run_id, NULL included.
 _by_run = Index("ix_orchestra_checkpoints_run_id", checkpoints.c.run_id)
+# Only the checkpoints that have a run_id: `delete_for_runs` asks for given ids, which
+# a NULL never matches, and a run without one (Orchestra's own runs, the usual case)
+# spares every step a second b-tree to update.
+_by_set_run = Index(
+    "ix_orchestra_checkpoints_set_run_id",
+    checkpoints.c.run_id,
+    sqlite_where=checkpoints.c.run_id.is_not(None),
+    postgresql_where=checkpoints.c.run_id.is_not(None),
+)
 # A record is audited once per thread, however often LangGraph re-delivers it.
 _audit_record = Index(
     "ux_orchestra_audit_record", audit.c.thread_id, audit.c.record_id, unique=True
@@ -188,6 +199,10 @@ MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
         CreateTable(audit, if_not_exists=True),
         CreateTable(audit_heads, if_not_exists=True),
         CreateIndex(_audit_record, if_not_exists=True),
+    ),
+    (
+        CreateIndex(_by_set_run, if_not_exists=True),
+        DropIndex(_by_run, if_exists=True),
     ),
 ]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, inspect, select, text
 
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.checkpoint.schema import SCHEMA_VERSION, blobs, checkpoints, schema_versions
@@ -107,6 +109,48 @@ def test_setup_records_every_migration_once(saver: SQLCheckpointer) -> None:
     with saver.engine.connect() as conn:
         versions = conn.execute(select(schema_versions.c.v).order_by(schema_versions.c.v)).all()
     assert [v for (v,) in versions] == list(range(SCHEMA_VERSION + 1))
+
+
+def _checkpoint_indexes(saver: SQLCheckpointer) -> set[str]:
+    return {str(index["name"]) for index in inspect(saver.engine).get_indexes(checkpoints.name)}
+
+
+def test_an_older_database_trades_its_run_id_index_for_one_of_set_run_ids(
+    saver: SQLCheckpointer,
+) -> None:
+    saver.setup()
+    with saver.engine.begin() as conn:
+        # Back to schema version 4, which indexed every checkpoint's run_id.
+        conn.execute(text("DROP INDEX ix_orchestra_checkpoints_set_run_id"))
+        conn.execute(
+            text("CREATE INDEX ix_orchestra_checkpoints_run_id ON orchestra_checkpoints (run_id)")
+        )
+        conn.execute(delete(schema_versions).where(schema_versions.c.v == SCHEMA_VERSION))
+    assert "ix_orchestra_checkpoints_run_id" in _checkpoint_indexes(saver)
+
+    with SQLCheckpointer(saver.engine.url.render_as_string(hide_password=False)) as upgraded:
+        upgraded.setup()
+        indexes = _checkpoint_indexes(upgraded)
+    assert "ix_orchestra_checkpoints_set_run_id" in indexes
+    assert "ix_orchestra_checkpoints_run_id" not in indexes
+
+
+def test_delete_for_runs_seeks_the_index_that_leaves_out_runless_checkpoints(
+    tmp_path: Path,
+) -> None:
+    with SQLCheckpointer(f"sqlite:///{tmp_path}/plan.db") as saver:
+        saver.setup()
+        query = saver._sql.checkpoints_of_runs(["run-a", "run-b"]).compile(
+            saver.engine, compile_kwargs={"render_postcompile": True}
+        )
+        with saver.engine.connect() as conn:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}", ("run-a", "run-b")).all()
+            (definition,) = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = :name"),
+                {"name": "ix_orchestra_checkpoints_set_run_id"},
+            ).one()
+    assert "WHERE run_id IS NOT NULL" in definition
+    assert any("ix_orchestra_checkpoints_set_run_id" in str(row[-1]) for row in plan)
 
 
 def test_a_task_with_more_writes_than_one_statement_holds_keeps_them_all_in_order(
