@@ -414,8 +414,12 @@ def _keys_clause(table: Any, keys: Sequence[Key]) -> ColumnElement[bool]:
     )
 
 
+# `json.dumps` with any option builds a new encoder per call; this is that encoder, built once.
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _json_text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(value)
 
 
 def json_serializer(value: Any) -> str:
