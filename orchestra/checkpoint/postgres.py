@@ -31,6 +31,7 @@ from orchestra.checkpoint._backend import (
 )
 from orchestra.checkpoint._held import HeldConnections
 from orchestra.checkpoint._plans import Plan
+from orchestra.checkpoint._run_writes import RunWrites
 from orchestra.errors import InvalidDatabaseURLError
 
 __all__ = ["PostgresBackend"]
@@ -38,6 +39,14 @@ __all__ = ["PostgresBackend"]
 T = TypeVar("T")
 
 _ASYNC_COMMIT = "SET LOCAL synchronous_commit TO off"
+
+
+def _thread_of(batches: Sequence[Batch]) -> str:
+    """The thread id of the rows (every per-step table has one)."""
+    for _, rows in batches:
+        if rows:
+            return str(rows[0].get("thread_id", ""))
+    return ""
 
 
 class PostgresBackend:
@@ -87,6 +96,7 @@ class PostgresBackend:
         self.engine = engine or create_engine(self._url, **self._engine_args)
         self._inserts = InsertCompiler(self.engine.dialect)
         self._held = HeldConnections(self.engine, options.pool_size)
+        self._run_writes = RunWrites(self._insert_together, self._insert_now)
         # An async pool's connections belong to the event loop that opened
         # them, so each loop gets its own engine.
         self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
@@ -119,10 +129,17 @@ class PostgresBackend:
         """The driver's pipeline (sync or async), or nothing behind pgbouncer."""
         return driver.pipeline() if self._pipelined else contextlib.nullcontext()
 
-    def insert(self, batches: Sequence[Batch]) -> None:
+    def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
+        if any(rows for _, rows in batches):
+            self._run_writes.insert(_thread_of(batches), batches, linger=linger)
+
+    def _insert_now(self, batches: Sequence[Batch]) -> None:
         statements = self._statements(batches)
         if statements:
             self._write_held(statements)
+
+    def _insert_together(self, requests: list[Sequence[Batch]]) -> None:
+        self._insert_now([batch for batches in requests for batch in batches])
 
     def _write_held(self, statements: Sequence[tuple[str, Any]]) -> None:
         """Run `statements` atomically on a held connection, or a pooled one when all are busy."""
