@@ -66,8 +66,12 @@ class Backend(Protocol):
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
         """Compile an INSERT that `insert` will run, binding these columns."""
 
-    def insert(self, batches: Sequence[Batch]) -> None:
-        """Run precompiled INSERTs, each with its rows, in one transaction."""
+    def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
+        """Run precompiled INSERTs, each with its rows, in one transaction.
+
+        With `linger`, the rows may wait a moment to share a commit with the next
+        insert of their run (they are still committed before this returns).
+        """
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
         """Async `insert`."""

@@ -29,7 +29,9 @@ from orchestra.checkpoint._backend import (
     execute,
     split,
 )
+from orchestra.checkpoint._held import HeldConnections
 from orchestra.checkpoint._plans import Plan
+from orchestra.checkpoint._run_writes import RunWrites
 from orchestra.errors import InvalidDatabaseURLError
 
 __all__ = ["PostgresBackend"]
@@ -37,6 +39,14 @@ __all__ = ["PostgresBackend"]
 T = TypeVar("T")
 
 _ASYNC_COMMIT = "SET LOCAL synchronous_commit TO off"
+
+
+def _thread_of(batches: Sequence[Batch]) -> str:
+    """The thread id of the rows (every per-step table has one)."""
+    for _, rows in batches:
+        if rows:
+            return str(rows[0].get("thread_id", ""))
+    return ""
 
 
 class PostgresBackend:
@@ -85,6 +95,8 @@ class PostgresBackend:
         }
         self.engine = engine or create_engine(self._url, **self._engine_args)
         self._inserts = InsertCompiler(self.engine.dialect)
+        self._held = HeldConnections(self.engine, options.pool_size)
+        self._run_writes = RunWrites(self._insert_together, self._insert_now)
         # An async pool's connections belong to the event loop that opened
         # them, so each loop gets its own engine.
         self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
@@ -117,25 +129,46 @@ class PostgresBackend:
         """The driver's pipeline (sync or async), or nothing behind pgbouncer."""
         return driver.pipeline() if self._pipelined else contextlib.nullcontext()
 
-    def insert(self, batches: Sequence[Batch]) -> None:
+    def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
+        if any(rows for _, rows in batches):
+            self._run_writes.insert(_thread_of(batches), batches, linger=linger)
+
+    def _insert_now(self, batches: Sequence[Batch]) -> None:
         statements = self._statements(batches)
-        if not statements:
-            return
-        with self.engine.connect() as conn:
-            driver: Any = conn.connection.driver_connection
-            if len(statements) == 1 and not self._set_local:
-                # One statement in autocommit: one round trip, atomic by itself.
+        if statements:
+            self._write_held(statements)
+
+    def _insert_together(self, requests: list[Sequence[Batch]]) -> None:
+        self._insert_now([batch for batches in requests for batch in batches])
+
+    def _write_held(self, statements: Sequence[tuple[str, Any]]) -> None:
+        """Run `statements` atomically on a held connection, or a pooled one when all are busy."""
+        held = self._held.take()
+        if held is None:
+            with self.engine.connect() as conn:
+                driver: Any = conn.connection.driver_connection
                 driver.autocommit = True
                 try:
-                    driver.execute(*statements[0])
+                    self._write(driver, driver, statements)
                 finally:
                     driver.autocommit = False
-                return
-            with self._pipeline(driver), driver.transaction():
-                if self._set_local:
-                    driver.execute(_ASYNC_COMMIT)
-                for sql, args in statements:
-                    driver.execute(sql, args)
+            return
+        try:
+            self._write(held.driver, held.cursor, statements)
+        finally:
+            self._held.give(held)
+
+    def _write(self, driver: Any, cursor: Any, statements: Sequence[tuple[str, Any]]) -> None:
+        """Run `statements` atomically on a driver connection in autocommit."""
+        if len(statements) == 1 and not self._set_local:
+            # One statement in autocommit: one round trip, atomic by itself.
+            cursor.execute(*statements[0])
+            return
+        with self._pipeline(driver), driver.transaction():
+            if self._set_local:
+                driver.execute(_ASYNC_COMMIT)
+            for sql, args in statements:
+                driver.execute(sql, args)
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
         statements = self._statements(batches)
@@ -165,21 +198,10 @@ class PostgresBackend:
         """
         import psycopg
 
-        with self.engine.connect() as conn:
-            driver: Any = conn.connection.driver_connection
-            try:
-                if not self._set_local:
-                    driver.autocommit = True
-                    try:
-                        driver.execute(sql, params)
-                    finally:
-                        driver.autocommit = False
-                    return
-                with self._pipeline(driver), driver.transaction():
-                    driver.execute(_ASYNC_COMMIT)
-                    driver.execute(sql, params)
-            except psycopg.IntegrityError as exc:
-                raise IntegrityError(sql, params, exc) from exc
+        try:
+            self._write_held([(sql, params)])
+        except psycopg.IntegrityError as exc:
+            raise IntegrityError(sql, params, exc) from exc
 
     async def arun_statement(self, sql: str, params: dict[str, Any]) -> None:
         """Async `run_statement`."""
@@ -204,13 +226,19 @@ class PostgresBackend:
 
     def fetch(self, sql: str, args: Any) -> list[Any]:
         """Run one precompiled query straight on the driver, in autocommit; its rows."""
-        with self.engine.connect() as conn:
-            driver: Any = conn.connection.driver_connection
-            driver.autocommit = True
-            try:
-                return driver.execute(sql, args).fetchall()  # type: ignore[no-any-return]
-            finally:
-                driver.autocommit = False
+        held = self._held.take()
+        if held is None:
+            with self.engine.connect() as conn:
+                driver: Any = conn.connection.driver_connection
+                driver.autocommit = True
+                try:
+                    return driver.execute(sql, args).fetchall()  # type: ignore[no-any-return]
+                finally:
+                    driver.autocommit = False
+        try:
+            return held.cursor.execute(sql, args).fetchall()  # type: ignore[no-any-return]
+        finally:
+            self._held.give(held)
 
     async def afetch(self, sql: str, args: Any) -> list[Any]:
         """Async `fetch`."""
@@ -242,6 +270,7 @@ class PostgresBackend:
             return await adrive(conn, plan)
 
     def close(self) -> None:
+        self._held.close()
         self.engine.dispose()
         for engine in list(self._async_engines.values()):
             # Without the owning loop the connections cannot be closed

@@ -51,6 +51,9 @@ _LIST_PAGE = 50
 
 _PRUNE_STRATEGIES = ("keep_latest", "delete")
 
+# Runs remembered as using a DeltaChannel (the oldest is forgotten first).
+_DELTA_THREADS = 4096
+
 
 @dataclass(frozen=True)
 class RetentionResult:
@@ -72,6 +75,15 @@ class _Shared:
         self.ready = False  # whether setup() has run
         self.large_values = LargeValues()
         self.audit = AuditAppender()
+        # Runs with a DeltaChannel: LangGraph holds their next checkpoint until the
+        # tasks' writes are stored, so those writes must not wait for it.
+        self.delta_threads: dict[str, None] = {}
+
+    def saw_delta_thread(self, thread_id: str) -> None:
+        with self.lock:
+            self.delta_threads[thread_id] = None
+            if len(self.delta_threads) > _DELTA_THREADS:
+                del self.delta_threads[next(iter(self.delta_threads))]
 
 
 class SQLCheckpointer(BaseCheckpointSaver[float]):
@@ -353,6 +365,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self._ready()
         batches, stored = self._put_batches(config, checkpoint, metadata, new_versions)
         self._backend.insert(batches)
+        if "counters_since_delta_snapshot" in metadata:
+            self._shared.saw_delta_thread(stored["configurable"]["thread_id"])
         return stored
 
     def put_writes(
@@ -374,7 +388,10 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             if trail:
                 self._shared.audit.append(self._backend, batches, trail)
             else:
-                self._backend.insert(batches)
+                # May wait a moment to share a commit with the next checkpoint.
+                thread_id = config["configurable"]["thread_id"]
+                linger = thread_id not in self._shared.delta_threads
+                self._backend.insert(batches, linger=linger)
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, blob and write of a thread, its journal and its audit trail."""

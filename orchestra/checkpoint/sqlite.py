@@ -120,7 +120,7 @@ class SQLiteBackend:
         work = functools.partial(self._drive_writer, plan)
         return await self._group.acall(work, read_only=not write)
 
-    def insert(self, batches: Sequence[Batch]) -> None:
+    def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
         statements = self._driver_statements(batches)
         if len(statements) == 1:
             # The common case (a checkpoint, a task's writes): one statement, run by

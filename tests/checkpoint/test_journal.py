@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.checkpoint._journal import JournalEntry
@@ -118,6 +118,8 @@ async def test_journal_reads_on_postgres_prepare_only_when_allowed(
 ) -> None:
     # The read runs on the driver, so it must honour prepared_statements=False too
     # (pgbouncer in transaction mode breaks on server-side prepared statements).
+    from orchestra.checkpoint.postgres import PostgresBackend
+
     entry = JournalEntry(0, "model", "worker", '"answer"')
     async with SQLCheckpointer(
         postgres_url, pool_size=1, max_overflow=0, prepared_statements=prepared
@@ -127,9 +129,14 @@ async def test_journal_reads_on_postgres_prepare_only_when_allowed(
         for _ in range(8):  # psycopg prepares a query from its 5th run on a connection
             assert await saver.aread_journal("t", "worker:1") == [entry]
             assert saver.read_journal("t", "worker:1") == [entry]
-        with saver.engine.connect() as conn:
-            statements = conn.execute(
-                text("SELECT statement FROM pg_prepared_statements")
-            ).scalars()
-            journal_reads = [s for s in statements if "orchestra_journal" in s]
+        # The sync reads ran on the connection the saver holds for its driver calls.
+        backend = saver._backend
+        assert isinstance(backend, PostgresBackend)
+        held = backend._held.take()
+        assert held is not None
+        try:
+            statements = held.cursor.execute("SELECT statement FROM pg_prepared_statements")
+            journal_reads = [s for (s,) in statements.fetchall() if "orchestra_journal" in s]
+        finally:
+            backend._held.give(held)
     assert bool(journal_reads) is prepared
