@@ -235,8 +235,16 @@ class Agent:
         )
         if feedback:
             parts.append(f"Your previous answer was sent back. Revise it. Feedback:\n{feedback}")
-        system = self.instructions or f"You are {self.name}."
-        return [SystemMessage(content=system), HumanMessage(content="\n\n".join(parts))]
+        return [self._system_message(), HumanMessage(content="\n\n".join(parts))]
+
+    def _system_message(self) -> SystemMessage:
+        """The system message, made once per agent and instructions: it is the same on every
+        call, and building a message costs as much as the rest of the prompt."""
+        text = self.instructions or f"You are {self.name}."
+        cached: SystemMessage | None = self.__dict__.get("_system")
+        if cached is None or cached.content != text:
+            cached = self.__dict__["_system"] = SystemMessage(content=text)
+        return cached
 
     def _earlier_outputs(self, state: Any) -> list[tuple[str, Any]]:
         latest: dict[str, Any] = {}
