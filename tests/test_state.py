@@ -73,4 +73,35 @@ def test_trusted_refuses_a_record_missing_a_field() -> None:
     from orchestra.state import trusted
 
     with pytest.raises(TypeError, match="missing \\['cost'\\]"):
-        trusted(Usage, input_tokens=1, output_tokens=1, total_tokens=2)
+        trusted(Usage, {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2})
+
+
+def test_an_agent_call_is_the_dataclass_its_init_would_make() -> None:
+    import dataclasses
+
+    import pytest
+
+    from orchestra import Agent
+    from orchestra.agents import AgentCall
+    from orchestra.models import ScriptedModel
+
+    call = Agent("writer", "Draft.", model=ScriptedModel()).invoke(OrchestraState(goal="tides"))
+    assert call == AgentCall(result=call.result, parsed=call.parsed, reply=call.reply)
+    assert call.decisions == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        call.parsed = "changed"  # type: ignore[misc]
+    assert dataclasses.replace(call, parsed="other").parsed == "other"
+
+
+def test_an_agent_reuses_its_system_message_until_its_instructions_change() -> None:
+    from orchestra import Agent
+    from orchestra.models import ScriptedModel
+
+    agent = Agent("writer", "Draft.", model=ScriptedModel())
+    first = agent.messages(OrchestraState(goal="tides"))[0]
+    assert agent.messages(OrchestraState(goal="waves"))[0] is first
+    agent.instructions = "Edit."
+    assert agent.messages(OrchestraState(goal="tides"))[0].content == "Edit."
+    assert agent._copy(name="editor", instructions="").messages(OrchestraState())[0].content == (
+        "You are editor."
+    )
