@@ -861,6 +861,10 @@ def render(value: Any) -> str:
     """Text for a prompt or a timeline: strings as they are, anything else as JSON."""
     if isinstance(value, str):
         return value
+    if value is None or isinstance(value, int | float):
+        # Indenting changes no scalar, and json's indenting encoder is pure Python,
+        # building its closures again on every call (a thousand mapped calls a run).
+        return json.dumps(value)
     if isinstance(value, BaseModel):
         return value.model_dump_json(indent=1)
     try:

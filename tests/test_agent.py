@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from orchestra import Agent, OrchestraState
+from orchestra.agents import render
 from orchestra.errors import DefinitionError, StructuredOutputError
 from orchestra.models import ScriptedModel
 
@@ -129,3 +131,8 @@ def test_invalid_agent_names_are_rejected(name: str) -> None:
 def test_a_model_that_is_neither_chat_model_nor_callable_is_rejected() -> None:
     with pytest.raises(DefinitionError, match="chat model, a callable or None"):
         Agent("x", model="gpt-4o")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [0, -7, 10**30, 2.5, float("inf"), True, None, 1e-300])
+def test_a_scalar_output_renders_as_its_json(value: Any) -> None:
+    assert render(value) == json.dumps(value, indent=1)

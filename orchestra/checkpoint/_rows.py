@@ -10,7 +10,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -27,6 +27,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from sqlalchemy import Row
 
+from orchestra.checkpoint._msgpack import encoder_for
 from orchestra.errors import InvalidMetadataFilterError, UnsafeCheckpointDataError
 
 __all__ = [
@@ -148,9 +149,10 @@ class RowCodec:
 
     def __init__(self, serde: SerializerProtocol) -> None:
         self.serde = serde
+        self._dumps: Callable[[Any], tuple[str, bytes]] = encoder_for(serde)
 
     def dump(self, value: Any) -> tuple[str, bytes]:
-        type_, data = self.serde.dumps_typed(value)
+        type_, data = self._dumps(value)
         if type_ not in _SAFE_TYPES:
             raise UnsafeCheckpointDataError(
                 f"the serializer produced {type_!r} data, which Orchestra does not store; "

@@ -15,16 +15,19 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.graph import StateGraph
 
 from orchestra.agents import Agent, model_label
-from orchestra.patterns._nodes import agent_node, workflow_node
+from orchestra.patterns._nodes import member_node
 from orchestra.state import AgentResult, Decision
-from orchestra.workflow import Member, Workflow
+from orchestra.workflow import Member
 
 __all__ = ["add_tolerant_branch", "failure_update"]
 
 
-def add_tolerant_branch(graph: StateGraph[Any, Any, Any, Any], member: Member) -> str:
-    """Add `member` as a node whose permanent failure is recorded instead of raised."""
-    node = workflow_node(member) if isinstance(member, Workflow) else agent_node(member)
+def add_tolerant_branch(
+    graph: StateGraph[Any, Any, Any, Any], member: Member, *, publishes: bool = True
+) -> str:
+    """Add `member` as a node whose permanent failure is recorded instead of raised (its
+    output made the state's `output` only if it `publishes`)."""
+    node = member_node(member, publishes=publishes)
 
     def run(state: Any, config: RunnableConfig) -> Any:
         started, clock = time.time(), time.perf_counter()

@@ -141,10 +141,14 @@ def _runners(
     return run, arun
 
 
-def agent_node(agent: Agent) -> RunnableCallable:
+def agent_node(agent: Agent, *, publishes: bool = True) -> RunnableCallable:
     """The node of an agent working as a member: `step_node` of its `agent_step`, with a
-    direct lane for runs without limits, which a pipeline of plain agents pays per step."""
-    guarded, aguarded = _runners(agent_step(agent))
+    direct lane for runs without limits, which a pipeline of plain agents pays per step.
+
+    With `publishes` false the call is recorded (`results`, `messages`) but its output is
+    not made the state's `output`: a mapped branch's, which the merge overwrites.
+    """
+    guarded, aguarded = _runners(agent_step(agent, publishes=publishes))
     writes = agent.writes
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
@@ -152,22 +156,25 @@ def agent_node(agent: Agent) -> RunnableCallable:
             return guarded(state, config)
         with journaling(config):
             call = agent.invoke(state, config)
-        return _member_update(priced(call), writes)
+        return _member_update(priced(call), writes, publishes)
 
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
         if not unguarded(config):
             return await aguarded(state, config)
         with journaling(config):
             call = await agent.ainvoke(state, config)
-        return _member_update(priced(call), writes)
+        return _member_update(priced(call), writes, publishes)
 
     return RunnableCallable(run, arun, name=agent.name, trace=False)
 
 
-def _member_update(call: AgentCall, writes: str | None) -> dict[str, Any]:
+def _member_update(call: AgentCall, writes: str | None, publishes: bool) -> dict[str, Any]:
     """What `agent_step` returns, built directly (the same keys, in the same order)."""
     result = call.result
-    update: dict[str, Any] = {"output": result.output, "messages": [_transcript(call)]}
+    message = _transcript(call)
+    update: dict[str, Any] = (
+        {"output": result.output, "messages": [message]} if publishes else {"messages": [message]}
+    )
     if writes:
         update[writes] = call.parsed
     update["results"] = [result]
@@ -176,24 +183,28 @@ def _member_update(call: AgentCall, writes: str | None) -> dict[str, Any]:
     return update
 
 
-def agent_step(agent: Agent) -> Step:
-    """The step of an agent working as a member: call it, record it, publish its output."""
+def agent_step(agent: Agent, *, publishes: bool = True) -> Step:
+    """The step of an agent working as a member: call it, record it, publish its output
+    (unless not `publishes`)."""
 
     def step(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
         call = yield Ask(agent)
         update = Update()
         update.add(call, agent.writes)
+        if not publishes:
+            del update.fields["output"]
         return update.as_dict()
 
     return step
 
 
-def workflow_node(workflow: Workflow[Any]) -> RunnableCallable:
+def workflow_node(workflow: Workflow[Any], *, publishes: bool = True) -> RunnableCallable:
     """A node running a nested workflow as a subgraph, returning only what it changed.
 
     A subgraph hands back its whole final state; passing that on as the update would append
     list fields twice and make parallel subgraphs collide on plain fields. The delta avoids
-    both, and a `workflow` record summarises the team's work for the timeline.
+    both, and a `workflow` record summarises the team's work for the timeline. With
+    `publishes` false the team's output stays out of the state's `output` (as `agent_node`).
     """
     graph = workflow.compile()
     fields = list(workflow.state.model_fields)
@@ -201,12 +212,12 @@ def workflow_node(workflow: Workflow[Any]) -> RunnableCallable:
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
         started, clock = time.time(), time.perf_counter()
         final = graph.invoke(_inputs(workflow, state, fields), config)
-        return _delta(workflow, state, final, started, clock)
+        return _delta(workflow, state, final, started, clock, publishes)
 
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
         started, clock = time.time(), time.perf_counter()
         final = await graph.ainvoke(_inputs(workflow, state, fields), config)
-        return _delta(workflow, state, final, started, clock)
+        return _delta(workflow, state, final, started, clock, publishes)
 
     return RunnableCallable(run, arun, name=workflow.name, trace=False)
 
@@ -233,12 +244,19 @@ def _inputs(workflow: Workflow[Any], state: Any, fields: list[str]) -> dict[str,
 
 
 def _delta(
-    workflow: Workflow[Any], before: Any, final: dict[str, Any], started: float, clock: float
+    workflow: Workflow[Any],
+    before: Any,
+    final: dict[str, Any],
+    started: float,
+    clock: float,
+    publishes: bool = True,
 ) -> dict[str, Any]:
     update: dict[str, Any] = {}
     model_fields = type(before).model_fields
     for key, value in final.items():
         old: Any = getattr(before, key, None)
+        if key == "output" and not publishes:
+            continue
         if key in ("results", "decisions"):
             known = {record.id for record in old}
             new = [record for record in value if record.id not in known]
@@ -278,13 +296,20 @@ def _reducer(info: Any) -> Any:
     return None
 
 
-def add_member(graph: StateGraph[Any, Any, Any, Any], member: Member) -> str:
-    """Add `member` as a node of `graph`; return the node's name."""
-    if isinstance(member, Workflow):
-        graph.add_node(member.name, workflow_node(member))
-    else:
-        graph.add_node(member.name, agent_node(member))
+def add_member(
+    graph: StateGraph[Any, Any, Any, Any], member: Member, *, publishes: bool = True
+) -> str:
+    """Add `member` as a node of `graph`; return the node's name. With `publishes` false,
+    its output is recorded but not made the state's `output` (`agent_node`)."""
+    graph.add_node(member.name, member_node(member, publishes=publishes))
     return member.name
+
+
+def member_node(member: Member, *, publishes: bool = True) -> RunnableCallable:
+    """The node running `member`, an agent or a nested workflow."""
+    if isinstance(member, Workflow):
+        return workflow_node(member, publishes=publishes)
+    return agent_node(member, publishes=publishes)
 
 
 def check_members(pattern: str, members: Sequence[Any], *, own: Sequence[str] = ()) -> list[Member]:

@@ -95,11 +95,14 @@ def fan_out(
         raise DefinitionError(f"fan_out: on_error must be 'continue' or 'fail', not {on_error!r}.")
 
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
+        # A mapped branch leaves `output` to the merge: N branches writing it would be
+        # N values of which the merge keeps none, each a write LangGraph stores and applies.
+        publishes = over is None
         for member in members:
             if on_error == "continue":
-                add_tolerant_branch(graph, member)
+                add_tolerant_branch(graph, member, publishes=publishes)
             else:
-                add_member(graph, member)
+                add_member(graph, member, publishes=publishes)
         merging = _merge_step(merge_name, split, members, merge, over, settling)
         graph.add_node(merge_name, step_node(merge_name, merging))
         if conflict is not None:

@@ -7,8 +7,9 @@ import threading
 from typing import Annotated, Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 
-from orchestra import Agent, AgentResult, OrchestraState, fan_out, router
+from orchestra import Agent, AgentResult, OrchestraState, fan_out, pipeline, router
 from orchestra.errors import DefinitionError
 from orchestra.models import ScriptedModel
 from tests.conftest import scripted_agent
@@ -117,6 +118,37 @@ def test_a_mapped_branch_gets_its_item_but_not_the_whole_list_again() -> None:
     assert sorted(seen) == [("alpha", []), ("beta", [])]
     assert final["sources"] == ["alpha", "beta"]
     assert final["output"] == ["alpha", "beta"]
+
+
+@pytest.mark.parametrize("on_error", ["continue", "fail"])
+def test_mapped_branches_record_their_outputs_and_leave_output_to_the_merge(
+    on_error: Any,
+) -> None:
+    # N branches each writing `output` would be N writes the merge throws away.
+    worker = Agent("read", model=lambda state: state.item.upper())
+    flow = fan_out(worker, over="sources", state=SourcesState, on_error=on_error)
+    app = flow.compile(checkpointer=InMemorySaver(), interrupt_before=["fan_out.merge"])
+    config: Any = {"configurable": {"thread_id": on_error}}
+
+    app.invoke({"goal": "g", "output": "before", "sources": ["a", "b"]}, config)
+    waiting = app.get_state(config).values
+
+    assert waiting["output"] == "before"
+    assert sorted(r.output for r in waiting["results"]) == ["A", "B"]
+    assert sorted(m.content for m in waiting["messages"]) == ["A", "B"]
+    assert app.invoke(None, config)["output"] == ["A", "B"]
+
+
+def test_a_mapped_nested_workflow_leaves_output_to_the_merge_too() -> None:
+    team = pipeline(Agent("draft", model=lambda state: f"d{state.item}"), name="team")
+    flow = fan_out(team, over="sources", state=SourcesState)
+    app = flow.compile(checkpointer=InMemorySaver(), interrupt_before=["fan_out.merge"])
+    config: Any = {"configurable": {"thread_id": "nested"}}
+
+    app.invoke({"goal": "g", "output": "before", "sources": ["a", "b"]}, config)
+
+    assert app.get_state(config).values["output"] == "before"
+    assert app.invoke(None, config)["output"] == ["da", "db"]
 
 
 def test_mapping_over_no_items_goes_straight_to_the_merge() -> None:
