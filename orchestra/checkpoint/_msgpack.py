@@ -19,7 +19,12 @@ from langgraph.types import Send
 
 __all__ = ["encoder_for"]
 
-_OPTION: int = jsonplus._option
+# LangGraph's own encoder settings. They are not public: if a release renames them,
+# encoding falls back to `serde.dumps_typed` (the bytes are the same either way).
+_OPTION: Any = getattr(jsonplus, "_option", None)
+_EXT_POS_ARGS: Any = getattr(jsonplus, "EXT_CONSTRUCTOR_POS_ARGS", None)
+_LANGGRAPH_DEFAULT: Any = getattr(jsonplus, "_msgpack_default", None)
+_AVAILABLE = None not in (_OPTION, _EXT_POS_ARGS, _LANGGRAPH_DEFAULT)
 _SEND = (Send.__module__, Send.__name__)
 
 
@@ -28,8 +33,8 @@ def _default(obj: Any) -> Any:
         timeout = obj.timeout
         args = (obj.node, obj.arg) if timeout is None else (obj.node, obj.arg, timeout)
         packed = ormsgpack.packb((*_SEND, args), default=_default, option=_OPTION)
-        return ormsgpack.Ext(jsonplus.EXT_CONSTRUCTOR_POS_ARGS, packed)
-    return jsonplus._msgpack_default(obj)
+        return ormsgpack.Ext(_EXT_POS_ARGS, packed)
+    return _LANGGRAPH_DEFAULT(obj)
 
 
 class _SendFirst:
@@ -53,6 +58,6 @@ class _SendFirst:
 def encoder_for(serde: SerializerProtocol) -> Callable[[Any], tuple[str, bytes]]:
     """How to encode values for `serde`: the short lane when `serde` encodes as LangGraph's
     `JsonPlusSerializer` does, else `serde.dumps_typed` itself."""
-    if type(serde).dumps_typed is JsonPlusSerializer.dumps_typed:
+    if _AVAILABLE and type(serde).dumps_typed is JsonPlusSerializer.dumps_typed:
         return _SendFirst(serde)
     return serde.dumps_typed
