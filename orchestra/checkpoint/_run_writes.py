@@ -93,12 +93,20 @@ class RunWrites:
             else:
                 batch = []
         if batch:
+            escaped: BaseException | None = None
             try:
                 self._run(batch)
+            except BaseException as exc:
+                escaped = exc
+                raise
             finally:
                 with turn:
                     lane.busy = False
                     for queued in batch:
+                        # Whatever escaped the batch (an interrupt, say) reaches every
+                        # waiter: none of them may hear "written" for rows not committed.
+                        if escaped is not None and queued.error is None:
+                            queued.error = escaped
                         queued.done = True
                     turn.notify_all()
         if request.error is not None:
