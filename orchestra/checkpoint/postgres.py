@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Insert, create_engine
@@ -143,18 +143,25 @@ class PostgresBackend:
 
     def _write_held(self, statements: Sequence[tuple[str, Any]]) -> None:
         """Run `statements` atomically on a held connection, or a pooled one when all are busy."""
+        with self._autocommit() as (driver, cursor):
+            self._write(driver, cursor, statements)
+
+    @contextlib.contextmanager
+    def _autocommit(self) -> Iterator[tuple[Any, Any]]:
+        """A driver connection in autocommit and a cursor on it: a held one, or a pooled
+        one while every held connection is busy."""
         held = self._held.take()
         if held is None:
             with self.engine.connect() as conn:
                 driver: Any = conn.connection.driver_connection
                 driver.autocommit = True
                 try:
-                    self._write(driver, driver, statements)
+                    yield driver, driver
                 finally:
                     driver.autocommit = False
             return
         try:
-            self._write(held.driver, held.cursor, statements)
+            yield held.driver, held.cursor
         finally:
             self._held.give(held)
 
@@ -226,19 +233,8 @@ class PostgresBackend:
 
     def fetch(self, sql: str, args: Any) -> list[Any]:
         """Run one precompiled query straight on the driver, in autocommit; its rows."""
-        held = self._held.take()
-        if held is None:
-            with self.engine.connect() as conn:
-                driver: Any = conn.connection.driver_connection
-                driver.autocommit = True
-                try:
-                    return driver.execute(sql, args).fetchall()  # type: ignore[no-any-return]
-                finally:
-                    driver.autocommit = False
-        try:
-            return held.cursor.execute(sql, args).fetchall()  # type: ignore[no-any-return]
-        finally:
-            self._held.give(held)
+        with self._autocommit() as (_, cursor):
+            return cursor.execute(sql, args).fetchall()  # type: ignore[no-any-return]
 
     async def afetch(self, sql: str, args: Any) -> list[Any]:
         """Async `fetch`."""
