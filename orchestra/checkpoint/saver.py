@@ -105,7 +105,9 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             crash; `FULL` also survives power loss, at an fsync per commit.
         busy_timeout: seconds a SQLite connection waits for another
             process's lock before failing.
-        pool_size: connections kept open per pool.
+        pool_size: connections kept open per pool. On PostgreSQL the sync per-step
+            writes and reads also hold up to this many connections of their own,
+            open in autocommit, so a saver may open up to twice this (plus overflow).
         max_overflow: extra connections a pool may open under load (on
             PostgreSQL kept open once opened, since reconnecting costs more).
         prepared_statements: PostgreSQL only; set `False` behind pgbouncer in
