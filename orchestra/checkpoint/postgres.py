@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Insert, create_engine
+from sqlalchemy import Engine, Insert, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -102,12 +102,16 @@ class PostgresBackend:
         self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
             weakref.WeakKeyDictionary()
         )
+        # The driver connections those engines opened, so `close()` can shut the ones
+        # whose event loop has ended (psycopg's AsyncConnection).
+        self._async_drivers: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def _async_engine(self) -> AsyncEngine:
         loop = asyncio.get_running_loop()
         engine = self._async_engines.get(loop)
         if engine is None:
             engine = create_async_engine(self._url, **self._engine_args)
+            event.listen(engine.sync_engine, "connect", self._opened_async)
             self._async_engines[loop] = engine
         return engine
 
@@ -265,14 +269,23 @@ class PostgresBackend:
         async with self._async_engine().begin() as conn:
             return await adrive(conn, plan)
 
+    def _opened_async(self, connection: Any, _record: Any) -> None:
+        self._async_drivers.add(connection.driver_connection)
+
     def close(self) -> None:
         self._held.close()
         self.engine.dispose()
         for engine in list(self._async_engines.values()):
-            # Without the owning loop the connections cannot be closed
-            # politely; dropping the pool lets them be collected.
+            # Without the owning loop the pool cannot close its connections
+            # politely: drop it, and close each one's socket below.
             engine.sync_engine.dispose(close=False)
         self._async_engines.clear()
+        for driver in list(self._async_drivers):
+            if not driver.closed:
+                # The loop that opened it may be gone (`asyncio.run` returned), and
+                # psycopg's own close needs it; ending the libpq connection does not.
+                driver.pgconn.finish()
+        self._async_drivers.clear()
 
     async def aclose(self) -> None:
         current = self._async_engines.pop(asyncio.get_running_loop(), None)

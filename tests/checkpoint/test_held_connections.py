@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import time
+import warnings
 from typing import Any
 
 import psycopg
@@ -116,3 +120,26 @@ def test_an_engine_with_checkout_hooks_gets_no_held_sessions(postgres_url: str) 
     # Every write still passed through the pool, where the hook runs.
     assert len(checkouts) - before == 2
     engine.dispose()
+
+
+def test_close_after_asyncio_run_ends_the_async_sessions(postgres_url: str) -> None:
+    """A saver used under `asyncio.run`, then closed from sync code: the loop that opened
+    the async connections is gone, and they must still be closed, not left to the GC."""
+    saver = SQLCheckpointer(postgres_url)
+    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+
+    async def use() -> None:
+        await saver.aget_tuple(config)
+
+    asyncio.run(use())
+    assert _sessions(postgres_url), "the async read left no pooled session to close"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        saver.close()
+        gc.collect()
+    leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not leaked, [str(w.message) for w in leaked]
+    deadline = time.monotonic() + 5
+    while _sessions(postgres_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sessions(postgres_url) == []
