@@ -18,7 +18,7 @@ from sqlalchemy import Executable, Insert, Row
 
 from orchestra.checkpoint._rows import RowCodec, version_key
 from orchestra.checkpoint._statements import Key, Statements
-from orchestra.checkpoint.schema import MIGRATIONS, SCHEMA_VERSION
+from orchestra.checkpoint.schema import SCHEMA_VERSION, migration
 from orchestra.errors import CheckpointSchemaError, ThreadExistsError
 
 __all__ = ["Outcome", "Plan", "Step"]
@@ -51,7 +51,7 @@ def setup(sql: Statements) -> Plan[int]:
     lock = sql.setup_lock()
     if lock is not None:
         yield Step(lock)
-    for ddl in MIGRATIONS[0]:
+    for ddl in migration(0, sql.dialect):
         yield Step(ddl)
     found = (yield Step(sql.schema_version)).rows[0][0]
     current = -1 if found is None else int(found)
@@ -63,7 +63,7 @@ def setup(sql: Statements) -> Plan[int]:
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
         if version > 0:
-            for ddl in MIGRATIONS[version]:
+            for ddl in migration(version, sql.dialect):
                 yield Step(ddl)
         yield Step(sql.record_version, {"v": version})
     return SCHEMA_VERSION

@@ -1,15 +1,19 @@
 """The checkpoint tables (SQLAlchemy Core) and the migrations that build them.
 
-`MIGRATIONS[v]` holds the DDL that takes a database to schema version `v`; the
-version table records which ones ran. A migration, once released, is never
+`MIGRATIONS[v]` holds the statements that take a database to schema version `v`
+(a step wrapped in `OnlyOn` runs on one dialect); the version table records
+which ones ran. A migration, once released, is never
 edited: a change to the tables is a new entry at the end of the list.
 """
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from sqlalchemy import (
     JSON,
     Column,
+    Executable,
     Float,
     Index,
     Integer,
@@ -17,19 +21,25 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    insert,
+    select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, ExecutableDDLElement
+from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "MigrationStep",
+    "OnlyOn",
     "audit",
     "audit_heads",
     "blobs",
     "checkpoints",
     "journal",
     "leases",
+    "migration",
     "schema_versions",
     "tables",
     "writes",
@@ -45,31 +55,35 @@ schema_versions = Table(
     Column("v", Integer, primary_key=True, autoincrement=False),
 )
 
-checkpoints = Table(
-    "orchestra_checkpoints",
-    tables,
-    Column("thread_id", Text, primary_key=True),
-    Column("checkpoint_ns", Text, primary_key=True),
-    # uuid6 ids sort by creation time, so "latest" is the greatest id.
-    Column("checkpoint_id", Text, primary_key=True),
-    Column("parent_checkpoint_id", Text, nullable=True),
-    # Copied out of the metadata so `delete_for_runs` is an index lookup (only
-    # rows that have one are indexed: a NULL never matches a run).
-    Column("run_id", Text, nullable=True),
-    # Unix seconds at which the row was written, for age-based retention. Not
-    # indexed: retention asks for each thread's newest row, a full scan anyway,
-    # and an index would cost every step a b-tree update.
-    Column("created_at", Float, nullable=False),
-    # The checkpoint without its channel values, plus its small values
-    # ("inline"), as (serde type, bytes).
-    Column("type", Text, nullable=False),
-    Column("checkpoint", LargeBinary, nullable=False),
-    # JSON so `list(filter=...)` can match keys inside the database.
-    Column("metadata", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
-    # On SQLite the primary key is the table: one b-tree to update per step
-    # instead of two. (Ignored by PostgreSQL.)
-    sqlite_with_rowid=False,
-)
+
+def _checkpoint_columns() -> list[Column[Any]]:
+    return [
+        Column("thread_id", Text, primary_key=True),
+        Column("checkpoint_ns", Text, primary_key=True),
+        # uuid6 ids sort by creation time, so "latest" is the greatest id.
+        Column("checkpoint_id", Text, primary_key=True),
+        Column("parent_checkpoint_id", Text, nullable=True),
+        # Copied out of the metadata so `delete_for_runs` is an index lookup (only
+        # rows that have one are indexed: a NULL never matches a run).
+        Column("run_id", Text, nullable=True),
+        # Unix seconds at which the row was written, for age-based retention. Not
+        # indexed: retention asks for each thread's newest row, a full scan anyway,
+        # and an index would cost every step a b-tree update.
+        Column("created_at", Float, nullable=False),
+        # The checkpoint without its channel values, plus its small values
+        # ("inline"), as (serde type, bytes).
+        Column("type", Text, nullable=False),
+        Column("checkpoint", LargeBinary, nullable=False),
+        # JSON so `list(filter=...)` can match keys inside the database.
+        Column("metadata", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    ]
+
+
+# On SQLite an ordinary (rowid) table: its primary key is a separate index of the
+# keys alone, and the row, appended at the table's end, fits in one page (a row of a
+# WITHOUT ROWID table spills to overflow pages past ~1,000 bytes, and a checkpoint
+# row is often larger), so a step writes two small pages, not three or more.
+checkpoints = Table("orchestra_checkpoints", tables, *_checkpoint_columns())
 
 # One row per (channel, version) of a large value: a channel that did not
 # change since the last checkpoint keeps its version, so its value is never
@@ -185,13 +199,33 @@ _audit_record = Index(
     "ux_orchestra_audit_record", audit.c.thread_id, audit.c.record_id, unique=True
 )
 
-MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
+# Schema versions 1-5 kept the checkpoints in a WITHOUT ROWID table.
+_released = MetaData()
+_checkpoints_v1 = Table(
+    checkpoints.name, _released, *_checkpoint_columns(), sqlite_with_rowid=False
+)
+_by_run_v1 = Index(_by_run.name, _checkpoints_v1.c.run_id)
+# The rebuilt table, under a temporary name until the old one is dropped.
+_checkpoints_v6 = Table(f"{checkpoints.name}_v6", _released, *_checkpoint_columns())
+_columns = [c.name for c in checkpoints.columns]
+
+
+class OnlyOn(NamedTuple):
+    """A migration step that runs on one dialect only (`sqlite` or `postgresql`)."""
+
+    dialect: str
+    statement: Executable
+
+
+MigrationStep = Executable | OnlyOn
+
+MIGRATIONS: list[tuple[MigrationStep, ...]] = [
     (CreateTable(schema_versions, if_not_exists=True),),
     (
-        CreateTable(checkpoints, if_not_exists=True),
+        CreateTable(_checkpoints_v1, if_not_exists=True),
         CreateTable(blobs, if_not_exists=True),
         CreateTable(writes, if_not_exists=True),
-        CreateIndex(_by_run, if_not_exists=True),
+        CreateIndex(_by_run_v1, if_not_exists=True),
     ),
     (CreateTable(journal, if_not_exists=True),),
     (CreateTable(leases, if_not_exists=True),),
@@ -204,7 +238,29 @@ MIGRATIONS: list[tuple[ExecutableDDLElement, ...]] = [
         CreateIndex(_by_set_run, if_not_exists=True),
         DropIndex(_by_run, if_exists=True),
     ),
+    # SQLite: the checkpoints move to a rowid table (see `checkpoints`), rows kept.
+    # PostgreSQL tables always were heaps with a separate key index: nothing to do.
+    tuple(
+        OnlyOn("sqlite", step)
+        for step in (
+            CreateTable(_checkpoints_v6),
+            insert(_checkpoints_v6).from_select(_columns, select(*_checkpoints_v1.c)),
+            DropTable(_checkpoints_v1),
+            text(f"ALTER TABLE {_checkpoints_v6.name} RENAME TO {checkpoints.name}"),
+            CreateIndex(_by_set_run),
+        )
+    ),
 ]
+
+
+def migration(version: int, dialect: str) -> list[Executable]:
+    """The statements that take a `dialect` database to schema `version`."""
+    return [
+        step.statement if isinstance(step, OnlyOn) else step
+        for step in MIGRATIONS[version]
+        if not isinstance(step, OnlyOn) or step.dialect == dialect
+    ]
+
 
 SCHEMA_VERSION = len(MIGRATIONS) - 1
 """The schema version this code reads and writes."""
