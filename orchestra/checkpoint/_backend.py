@@ -132,6 +132,11 @@ class CombinedInsert:
             else None
         )
 
+    @property
+    def row_major(self) -> bool:
+        """Whether the driver's parameters are the rows' columns in order (one batch, qmark)."""
+        return self._rows_args is not None
+
     def args(self, batches: Sequence[Rows]) -> Any:
         """The driver's parameters: a tuple (qmark) or a dict (pyformat)."""
         if self._rows_args is not None:

@@ -28,6 +28,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from sqlalchemy import Row
 
 from orchestra.checkpoint._msgpack import encoder_for
+from orchestra.checkpoint._statements import json_text
 from orchestra.errors import InvalidMetadataFilterError, UnsafeCheckpointDataError
 
 __all__ = [
@@ -145,10 +146,18 @@ class LargeValues:
 
 
 class RowCodec:
-    """Encodes and decodes rows with one serde."""
+    """Encodes and decodes rows with one serde.
 
-    def __init__(self, serde: SerializerProtocol) -> None:
+    Args:
+        serde: the saver's serializer.
+        metadata_as_text: put a checkpoint row's metadata in as its JSON text (for
+            SQLite, whose driver takes it as it is), not as a dict for the driver
+            to encode.
+    """
+
+    def __init__(self, serde: SerializerProtocol, *, metadata_as_text: bool = False) -> None:
         self.serde = serde
+        self.metadata_as_text = metadata_as_text
         self._dumps: Callable[[Any], tuple[str, bytes]] = encoder_for(serde)
 
     def dump(self, value: Any) -> tuple[str, bytes]:
@@ -224,9 +233,19 @@ class RowCodec:
         stored["inline"] = inline
         type_, data = self.dump(stored)
         clean_metadata = get_serializable_checkpoint_metadata(config, metadata)
-        # repr() shows a NUL as the text \x00: a cheap test before walking.
-        if "\\x00" in repr(clean_metadata):
-            clean_metadata = _strip_nul(clean_metadata)
+        stored_metadata: Any
+        if self.metadata_as_text:
+            # JSON spells a NUL \u0000 (a false alarm from a literal "\u0000" only
+            # costs a walk): the encoding doubles as the test.
+            stored_metadata = json_text(clean_metadata)
+            if "\\u0000" in stored_metadata:
+                clean_metadata = _strip_nul(clean_metadata)
+                stored_metadata = json_text(clean_metadata)
+        else:
+            # repr() shows a NUL as the text \x00: a cheap test before walking.
+            if "\\x00" in repr(clean_metadata):
+                clean_metadata = _strip_nul(clean_metadata)
+            stored_metadata = clean_metadata
         run_id = clean_metadata.get("run_id")
         row = {
             "thread_id": thread_id,
@@ -237,7 +256,7 @@ class RowCodec:
             "created_at": time.time(),
             "type": type_,
             "checkpoint": data,
-            "metadata": clean_metadata,
+            "metadata": stored_metadata,
         }
         return row, blob_rows
 

@@ -36,7 +36,7 @@ from sqlalchemy.sql.expression import Update
 
 from orchestra.checkpoint.schema import blobs, checkpoints, journal, schema_versions, writes
 
-__all__ = ["Statements"]
+__all__ = ["Statements", "json_serializer", "json_text"]
 
 # Arbitrary constant: the key of the advisory lock that serialises `setup()`
 # across PostgreSQL sessions.
@@ -209,7 +209,7 @@ class Statements:
         # SQLite's `->` yields the minified JSON text of the member, which the
         # saver's sorted, minified encoding makes comparable to `json.dumps`.
         member = column.op("->", return_type=Text())(literal(f"$.{key}", Text()))
-        return member == literal(_json_text(value), Text())
+        return member == literal(json_text(value), Text())
 
     def metadata_has_key(self, key: str) -> ColumnElement[bool]:
         column = checkpoints.c["metadata"]
@@ -418,10 +418,10 @@ def _keys_clause(table: Any, keys: Sequence[Key]) -> ColumnElement[bool]:
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """The JSON encoding of metadata on SQLite: sorted and minified, see `_metadata_equals`."""
     return _JSON.encode(value)
 
 
-def json_serializer(value: Any) -> str:
-    """The JSON encoding of metadata on SQLite: sorted and minified, see `_metadata_equals`."""
-    return _json_text(value)
+json_serializer = json_text
+"""The SQLite engine's `json_serializer`: metadata is encoded the same way wherever."""

@@ -182,7 +182,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         # Cached per serde: `with_allowlist` clones swap `self.serde`, so check identity.
         codec: RowCodec | None = self.__dict__.get("_row_codec")
         if codec is None or codec.serde is not self.serde:
-            codec = RowCodec(self.serde)
+            # SQLite's driver takes the metadata's JSON text as it is (`_sqlite_inserts`).
+            codec = RowCodec(self.serde, metadata_as_text=self._backend.dialect == "sqlite")
             self.__dict__["_row_codec"] = codec
         return codec
 

@@ -26,16 +26,15 @@ from sqlalchemy import Connection, Engine, Insert, create_engine, event
 from sqlalchemy.engine import URL
 
 from orchestra.checkpoint._backend import (
-    MAX_ROWS,
     Batch,
     EngineOptions,
     InsertCompiler,
     drive,
     execute,
-    split,
 )
 from orchestra.checkpoint._group_commit import GroupCommit, Request
 from orchestra.checkpoint._plans import Plan
+from orchestra.checkpoint._sqlite_inserts import DriverInserts
 from orchestra.checkpoint._statements import json_serializer
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -82,7 +81,7 @@ class SQLiteBackend:
         self._group = GroupCommit(
             self._commit_batch, inline_async=options.synchronous in ("OFF", "NORMAL")
         )
-        self._inserts = InsertCompiler(self.engine.dialect)
+        self._inserts = DriverInserts(InsertCompiler(self.engine.dialect))
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" event issues
@@ -121,13 +120,14 @@ class SQLiteBackend:
         return await self._group.acall(work, read_only=not write)
 
     def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
-        statements = self._driver_statements(batches)
-        if len(statements) == 1:
+        one = self._inserts.one(batches)
+        if one is not None:
             # The common case (a checkpoint, a task's writes): one statement, run by
             # the group commit straight on this thread when the writer is idle.
-            sql, args = statements[0]
-            self._group.call(functools.partial(self._execute, sql, args), single_statement=True)
-        elif statements:
+            self._group.call(_Execute(self, *one), single_statement=True)
+            return
+        statements = self._inserts.all(batches)
+        if statements:
             self._group.call(_DriverInserts(self, statements))
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
@@ -175,31 +175,9 @@ class SQLiteBackend:
         return drive(plan, functools.partial(execute, self._writer))
 
     def _insert_work(self, batches: Sequence[Batch]) -> _DriverInserts | None:
-        """The driver calls of an insert, compiled and converted outside the writer."""
-        statements = self._driver_statements(batches)
+        """The driver calls of an insert, their parameters read outside the writer."""
+        statements = self._inserts.all(batches)
         return _DriverInserts(self, statements) if statements else None
-
-    def _driver_statements(self, batches: Sequence[Batch]) -> list[tuple[str, Any]]:
-        """Each batch's SQL and driver parameters (batches of over MAX_ROWS rows split)."""
-        statements = []
-        for statement, rows in batches:
-            if not rows:
-                continue
-            if len(rows) > MAX_ROWS:
-                for part, part_rows in split([(statement, rows)]):
-                    compiled = self._inserts.single(part, len(part_rows))
-                    statements.append((compiled.sql, compiled.args((part_rows,))))
-                continue
-            compiled = self._inserts.single(statement, len(rows))
-            statements.append((compiled.sql, compiled.args((rows,))))
-        return statements
-
-    def _execute(self, sql: str, args: Any) -> None:
-        """Run one statement on the writer, opening it first if need be."""
-        writer = self._writer
-        if writer is None or writer.invalidated:
-            self._writer_connection()
-        self._writer_driver.execute(sql, args)
 
     def _commit_batch(self, batch: list[Request[Any]], *, wait: bool) -> bool:
         """Run a batch of requests in one transaction, each write of several statements
@@ -283,6 +261,24 @@ class SQLiteBackend:
         finally:
             driver.execute(f"PRAGMA busy_timeout = {int(self._options.busy_timeout * 1000)}")
         return True
+
+
+class _Execute:
+    """One statement run on the writer, opening it first if need be."""
+
+    __slots__ = ("_args", "_backend", "_sql")
+
+    def __init__(self, backend: SQLiteBackend, sql: str, args: tuple[Any, ...]) -> None:
+        self._backend = backend
+        self._sql = sql
+        self._args = args
+
+    def __call__(self) -> None:
+        backend = self._backend
+        writer = backend._writer
+        if writer is None or writer.invalidated:
+            backend._writer_connection()
+        backend._writer_driver.execute(self._sql, self._args)
 
 
 class _DriverInserts:

@@ -202,3 +202,15 @@ def test_a_pickle_payload_inside_a_checkpoint_row_is_refused_unrun(
     with pytest.raises(UnsafeCheckpointDataError, match="no pickle"):
         saver.get_tuple(config)
     assert not marker.exists()
+
+
+def test_metadata_that_spells_out_backslash_u0000_is_kept_as_written(
+    saver: SQLCheckpointer,
+) -> None:
+    # The text \u0000 (six characters), not a NUL: nothing to strip.
+    config = {"configurable": {"thread_id": "spelled"}, "metadata": {"note": "a\\u0000b"}}
+    pipeline(1, saver).invoke({"counter": 0, "doc": "d"}, config)
+    loaded = saver.get_tuple(config)
+    assert loaded is not None
+    assert loaded.metadata["note"] == "a\\u0000b"  # type: ignore[typeddict-item]
+    assert len(list(saver.list(None, filter={"note": "a\\u0000b"}))) == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,25 @@ def test_a_task_with_more_writes_than_one_statement_holds_keeps_them_all_in_orde
     assert loaded is not None
     assert loaded.checkpoint["channel_values"] == checkpoint["channel_values"]
     assert [value for _, _, value in loaded.pending_writes or []] == list(range(1_300))
+
+
+def test_sqlite_stores_metadata_as_sorted_minified_json_text_once_encoded(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    with SQLCheckpointer(f"sqlite:///{path}") as saver:
+        app = pipeline(2, saver)
+        # The first step also stores the document as a blob: two inserts in one put.
+        config = {"configurable": {"thread_id": "doc"}, "metadata": {"tenant": "t1"}}
+        app.invoke({"counter": 0, "doc": DOC}, config)
+        stored = [t.metadata for t in saver.list(config)]
+    with sqlite3.connect(path) as conn:
+        raw = conn.execute(
+            "SELECT typeof(metadata), metadata FROM orchestra_checkpoints "
+            "ORDER BY checkpoint_id DESC"
+        ).fetchall()
+    assert len(raw) == len(stored) == 4
+    for (kind, text_), metadata in zip(raw, stored, strict=True):
+        assert kind == "text"
+        assert text_ == json.dumps(metadata, sort_keys=True, separators=(",", ":"))
+        assert metadata["tenant"] == "t1"  # type: ignore[typeddict-item]
