@@ -663,16 +663,25 @@ class Agent:
         self, state: Any, value: Any, started: float, clock: float, kind: str | None
     ) -> AgentCall:
         parsed = self._validate(value)
-        result = AgentResult(
-            agent=self.name,
-            kind=kind or "function",
-            model=getattr(self.model, "__name__", type(self.model).__name__),
-            output=to_json(parsed),
-            latency_ms=(time.perf_counter() - clock) * 1000,
-            started_at=started,
-            item_index=getattr(state, "item_index", None),
+        # Every field made here of its declared type, as in `_model_call`.
+        result = trusted(
+            AgentResult,
+            {
+                "id": new_id(),
+                "agent": self.name,
+                "kind": kind or "function",
+                "model": _function_label(self.model),
+                "input": [],
+                "output": to_json(parsed),
+                "usage": trusted(Usage, dict(_NO_USAGE)),
+                "latency_ms": (time.perf_counter() - clock) * 1000,
+                "attempt": 1,
+                "started_at": started,
+                "item_index": getattr(state, "item_index", None),
+                "error": None,
+            },
         )
-        return AgentCall(result=result, parsed=parsed)
+        return _agent_call(result, parsed, None)
 
     def _validate(self, value: Any) -> Any:
         if self.output is None or isinstance(value, self.output):
@@ -728,6 +737,15 @@ def _agent_call(result: AgentResult, parsed: Any, reply: AIMessage | None) -> Ag
 
 
 _new = object.__new__
+
+_NO_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "cost": 0.0}
+
+
+def _function_label(model: Any) -> str:
+    """A function model's name for the records (its class name when it has none)."""
+    name = getattr(model, "__name__", None)
+    return name if isinstance(name, str) else type(model).__name__
+
 
 _CHAT_TYPES: dict[type, bool] = {}
 

@@ -62,7 +62,7 @@ class AuditAppender:
         self, backend: Backend, batches: Sequence[Batch], drafts: Sequence[AuditEntry]
     ) -> None:
         """Store the write `batches` and chain the `drafts` not yet audited, in one transaction."""
-        thread_id = _one_thread(batches, drafts)
+        thread_id = _one_thread(batches, drafts, backend.dialect)
         if thread_id is None:
             self._careful(backend, batches, drafts)
             return
@@ -90,7 +90,7 @@ class AuditAppender:
         self, backend: Backend, batches: Sequence[Batch], drafts: Sequence[AuditEntry]
     ) -> None:
         """Async `append`."""
-        thread_id = _one_thread(batches, drafts)
+        thread_id = _one_thread(batches, drafts, backend.dialect)
         if thread_id is None:
             await self._acareful(backend, batches, drafts)
             return
@@ -129,11 +129,12 @@ class AuditAppender:
         guess: the next append finds the head elsewhere and chains carefully.
         """
         parts = [(statement, rows) for statement, rows in batches if rows]
-        shape = (len(drafts), tuple((id(statement), len(rows)) for statement, rows in parts))
+        counts = [len(rows) if len(rows) <= MAX_ROWS else _audit.MANY for _, rows in parts]
+        shape = (len(drafts), tuple((id(st), n) for (st, _), n in zip(parts, counts, strict=True)))
         extension = self._driver_extensions.get(shape)
         if extension is None:
             extension = _audit.DriverExtension(
-                [(statement, list(rows[0]), len(rows)) for statement, rows in parts],
+                [(st, list(rows[0]), n) for (st, rows), n in zip(parts, counts, strict=True)],
                 len(drafts),
                 backend.engine.dialect,
             )
@@ -215,7 +216,7 @@ class _LinkedAppend:
         self,
         appender: AuditAppender,
         extension: _audit.DriverExtension,
-        writes: list[tuple[str, Any]],
+        writes: list[tuple[str, Any, bool]],
         thread_id: str,
         drafts: Sequence[AuditEntry],
     ) -> None:
@@ -232,10 +233,13 @@ class _LinkedAppend:
         self._appender._remember(self._thread_id, ChainHead(entries[-1].seq, entries[-1].hash))
 
 
-def _one_thread(batches: Sequence[Batch], drafts: Sequence[AuditEntry]) -> str | None:
+def _one_thread(batches: Sequence[Batch], drafts: Sequence[AuditEntry], dialect: str) -> str | None:
     """The thread whose chain the quick append can extend: the one all `drafts` belong to
-    (one `put_writes` call's always do), unless the rows are too many for one statement."""
+    (one `put_writes` call's always do), unless the rows are too many for its statements
+    (PostgreSQL's is one statement; SQLite's inserts a long write's rows one by one)."""
     thread_id = drafts[0].thread_id
-    if len(drafts) > MAX_ROWS or any(len(rows) > MAX_ROWS for _, rows in batches):
+    if len(drafts) > MAX_ROWS:
+        return None
+    if dialect == "postgresql" and any(len(rows) > MAX_ROWS for _, rows in batches):
         return None
     return thread_id if all(d.thread_id == thread_id for d in drafts) else None

@@ -45,7 +45,18 @@ from orchestra.checkpoint.schema import audit, audit_heads
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["DriverExtension", "Extension", "HeadMoved", "append", "delete_audit", "read_audit"]
+__all__ = [
+    "MANY",
+    "DriverExtension",
+    "Extension",
+    "HeadMoved",
+    "append",
+    "delete_audit",
+    "read_audit",
+]
+
+MANY = -1
+"""The row count `DriverExtension` is given for a write of more than `MAX_ROWS` rows."""
 
 # Record ids per lookup of those already audited, well under any bound-parameter limit.
 _CHUNK = 500
@@ -241,8 +252,13 @@ class DriverExtension:
     `sqlite3.IntegrityError`. Either way the caller's savepoint or rollback undoes the
     writes, and the careful `append` takes over.
 
+    A write of more than `MAX_ROWS` rows (a wide fan-out's sends) has its rows inserted by
+    one `executemany` of a one-row insert: a statement of that many rows would take longer
+    to compile than to run.
+
     Args:
-        writes: each write insert, the columns of its rows and how many rows it has.
+        writes: each write insert, the columns of its rows and how many rows it has
+            (`MANY` for more than `MAX_ROWS`).
         entries: how many audit entries each append of this shape links.
         dialect: the SQLite engine's dialect.
     """
@@ -251,22 +267,29 @@ class DriverExtension:
         self, writes: Sequence[tuple[Insert, Sequence[str], int]], entries: int, dialect: Dialect
     ) -> None:
         sql = _statements("sqlite")
-        self._writes = [CombinedInsert([part], dialect) for part in writes]
+        self._writes = [
+            CombinedInsert([(statement, columns, 1 if count == MANY else count)], dialect)
+            for statement, columns, count in writes
+        ]
+        self._many = [count == MANY for _, _, count in writes]
         self._start = CompiledStatement(sql.start_head, dialect)
         self._move = CompiledStatement(sql.move_head, dialect)
         self._entries = CombinedInsert([(sql.insert_entries, ENTRY_FIELDS, entries)], dialect)
 
-    def write_args(self, writes: Sequence[list[dict[str, Any]]]) -> list[tuple[str, Any]]:
-        """The writes' statements and driver parameters (they do not depend on the head)."""
+    def write_args(self, writes: Sequence[list[dict[str, Any]]]) -> list[tuple[str, Any, bool]]:
+        """The writes' statements, driver parameters (a list of them for an `executemany`)
+        and whether each is one; they do not depend on the head."""
         return [
-            (compiled.sql, compiled.args([rows]))
-            for compiled, rows in zip(self._writes, writes, strict=True)
+            (compiled.sql, [compiled.args([[row]]) for row in rows], True)
+            if many
+            else (compiled.sql, compiled.args([rows]), False)
+            for compiled, many, rows in zip(self._writes, self._many, writes, strict=True)
         ]
 
     def run(
         self,
         driver: sqlite3.Connection,
-        writes: Sequence[tuple[str, Any]],
+        writes: Sequence[tuple[str, Any, bool]],
         entries: Sequence[AuditEntry],
         prev: ChainHead,
     ) -> None:
@@ -276,8 +299,11 @@ class DriverExtension:
             HeadMoved: `prev` is not the thread's head (or the thread already has one).
             sqlite3.IntegrityError: a record is already in the thread's trail.
         """
-        for sql, args in writes:
-            driver.execute(sql, args)
+        for sql, args, many in writes:
+            if many:
+                driver.executemany(sql, args)
+            else:
+                driver.execute(sql, args)
         last = entries[-1]
         values = {"chain": last.thread_id, "head_seq": last.seq, "head_hash": last.hash}
         if prev.seq == 0:

@@ -15,7 +15,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.graph import StateGraph
 
 from orchestra.agents import Agent, model_label
-from orchestra.patterns._nodes import member_node
+from orchestra.patterns._nodes import member_runners
 from orchestra.state import AgentResult, Decision
 from orchestra.workflow import Member
 
@@ -27,12 +27,14 @@ def add_tolerant_branch(
 ) -> str:
     """Add `member` as a node whose permanent failure is recorded instead of raised (its
     output made the state's `output` only if it `publishes`)."""
-    node = member_node(member, publishes=publishes)
+    # The member's own functions, not its node: a node of their own would add a layer of
+    # calls (and a suspended coroutine for as long as the call waits) to every branch.
+    inner, ainner = member_runners(member, publishes=publishes)
 
     def run(state: Any, config: RunnableConfig) -> Any:
         started, clock = time.time(), time.perf_counter()
         try:
-            return node.invoke(state, config)
+            return inner(state, config)
         except GraphBubbleUp:
             raise
         except Exception as error:
@@ -41,7 +43,7 @@ def add_tolerant_branch(
     async def arun(state: Any, config: RunnableConfig) -> Any:
         started, clock = time.time(), time.perf_counter()
         try:
-            return await node.ainvoke(state, config)
+            return await ainner(state, config)
         except GraphBubbleUp:
             raise
         except Exception as error:

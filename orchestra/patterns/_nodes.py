@@ -141,6 +141,12 @@ def _runners(
     return run, arun
 
 
+Runners = tuple[
+    Callable[[Any, RunnableConfig], Any], Callable[[Any, RunnableConfig], Awaitable[Any]]
+]
+"""A node's sync and async functions, `(state, config) -> update`."""
+
+
 def agent_node(agent: Agent, *, publishes: bool = True) -> RunnableCallable:
     """The node of an agent working as a member: `step_node` of its `agent_step`, with a
     direct lane for runs without limits, which a pipeline of plain agents pays per step.
@@ -148,6 +154,12 @@ def agent_node(agent: Agent, *, publishes: bool = True) -> RunnableCallable:
     With `publishes` false the call is recorded (`results`, `messages`) but its output is
     not made the state's `output`: a mapped branch's, which the merge overwrites.
     """
+    run, arun = agent_runners(agent, publishes=publishes)
+    return RunnableCallable(run, arun, name=agent.name, trace=False)
+
+
+def agent_runners(agent: Agent, *, publishes: bool = True) -> Runners:
+    """The functions of `agent_node`."""
     guarded, aguarded = _runners(agent_step(agent, publishes=publishes))
     writes = agent.writes
 
@@ -165,7 +177,7 @@ def agent_node(agent: Agent, *, publishes: bool = True) -> RunnableCallable:
             call = await agent.ainvoke(state, config)
         return _member_update(priced(call), writes, publishes)
 
-    return RunnableCallable(run, arun, name=agent.name, trace=False)
+    return run, arun
 
 
 def _member_update(call: AgentCall, writes: str | None, publishes: bool) -> dict[str, Any]:
@@ -206,6 +218,12 @@ def workflow_node(workflow: Workflow[Any], *, publishes: bool = True) -> Runnabl
     both, and a `workflow` record summarises the team's work for the timeline. With
     `publishes` false the team's output stays out of the state's `output` (as `agent_node`).
     """
+    run, arun = workflow_runners(workflow, publishes=publishes)
+    return RunnableCallable(run, arun, name=workflow.name, trace=False)
+
+
+def workflow_runners(workflow: Workflow[Any], *, publishes: bool = True) -> Runners:
+    """The functions of `workflow_node`."""
     graph = workflow.compile()
     fields = list(workflow.state.model_fields)
 
@@ -219,7 +237,7 @@ def workflow_node(workflow: Workflow[Any], *, publishes: bool = True) -> Runnabl
         final = await graph.ainvoke(_inputs(workflow, state, fields), config)
         return _delta(workflow, state, final, started, clock, publishes)
 
-    return RunnableCallable(run, arun, name=workflow.name, trace=False)
+    return run, arun
 
 
 def _inputs(workflow: Workflow[Any], state: Any, fields: list[str]) -> dict[str, Any]:
@@ -310,6 +328,13 @@ def member_node(member: Member, *, publishes: bool = True) -> RunnableCallable:
     if isinstance(member, Workflow):
         return workflow_node(member, publishes=publishes)
     return agent_node(member, publishes=publishes)
+
+
+def member_runners(member: Member, *, publishes: bool = True) -> Runners:
+    """The functions of `member_node`, for a node that wraps them."""
+    if isinstance(member, Workflow):
+        return workflow_runners(member, publishes=publishes)
+    return agent_runners(member, publishes=publishes)
 
 
 def check_members(pattern: str, members: Sequence[Any], *, own: Sequence[str] = ()) -> list[Member]:

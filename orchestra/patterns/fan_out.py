@@ -8,6 +8,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from orchestra._collector import WIDE, postpone_full_collections, resume_full_collections
 from orchestra.agents import Agent, AgentCall, to_json
 from orchestra.errors import BranchesFailedError, DefinitionError
 from orchestra.patterns._branches import add_tolerant_branch
@@ -207,12 +208,17 @@ def _split_step(split: str, over: str | Callable[[Any], Iterable[Any]]) -> Any:
     return run
 
 
+def _count(state: Any, split: str) -> int:
+    """How many items the split last mapped (0 before it has)."""
+    decision = state.latest_decision(split)
+    return int(decision.detail["count"]) if decision else 0
+
+
 def _sends(
     split: str, worker: str, merge_name: str, over: str | Callable[[Any], Iterable[Any]]
 ) -> Callable[[Any], list[Send] | str]:
     def send(state: Any) -> list[Send] | str:
-        decision = state.latest_decision(split)
-        count = int(decision.detail["count"]) if decision else 0
+        count = _count(state, split)
         if count == 0:
             return merge_name
         items = _items(state, over)
@@ -221,6 +227,8 @@ def _sends(
         # the checkpoint's pending tasks, so a branch gets its own item but not the whole
         # list again: a copy of N items in each of N branches is N * N stored values.
         spared: dict[str, Any] = {over: []} if isinstance(over, str) else {}
+        if count >= WIDE:  # its branches' objects would set off full collections mid-way
+            postpone_full_collections()
         return [
             Send(
                 worker,
@@ -242,7 +250,10 @@ def _merge_step(
     settling: list[str],
 ) -> Any:
     def run(state: Any) -> Generator[Ask, AgentCall, dict[str, Any]]:
-        every = _branch_results(state, split, members, mapped=over is not None)
+        mapped = over is not None
+        if mapped and _count(state, split) >= WIDE:  # the branches are done: see `_sends`
+            resume_full_collections()
+        every = _branch_results(state, split, members, mapped=mapped)
         results = [r for r in every if r.error is None]
         failed = [r for r in every if r.error is not None]
         if every and not results:
@@ -314,8 +325,7 @@ def _branch_results(
     if not mapped:
         found = [state.latest(m.name) for m in members]
         return [r for r in found if r is not None]
-    decision = state.latest_decision(split)
-    count = int(decision.detail["count"]) if decision else 0
+    count = _count(state, split)
     by_index: dict[int, AgentResult] = {}
     worker = members[0].name
     for result in state.results:

@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from sqlalchemy import event
+from langgraph.types import Send
+from sqlalchemy import event, func, select
 
 from orchestra import Decision
 from orchestra.audit import entries, verify
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint._backend import MAX_ROWS
 from orchestra.checkpoint._journal import JournalEntry
+from orchestra.checkpoint.schema import writes
 
 
 class _Traced:
@@ -88,6 +91,27 @@ def test_an_append_to_a_known_chain_is_three_statements_none_through_sqlalchemy(
     assert trace.sqlalchemy == []
     assert [e.record_id for e in entries(saver, "t")] == [first.id, second.id]
     assert verify(saver, "t").ok
+
+
+async def test_a_task_writing_more_rows_than_one_statement_takes_still_appends_on_the_driver(
+    traced: tuple[SQLCheckpointer, _Traced],
+) -> None:
+    saver, trace = traced
+    first = _route_billing(saver, "w")
+    trace.clear()
+    mapped = Decision(kind="map", at="split", choice=str(MAX_ROWS + 1))
+    sends = [("__pregel_tasks", Send("worker", {"item": i})) for i in range(MAX_ROWS + 1)]
+
+    await saver.aput_writes(_config("w"), [("decisions", [mapped]), *sends], "split-task")
+
+    # The rows one by one (one executemany), the head's move, the entry: one transaction.
+    assert trace.data_statements() == ["INSERT"] * (1 + len(sends)) + ["UPDATE", "INSERT"]
+    assert trace.sqlalchemy == []
+    with saver.engine.connect() as conn:
+        count = select(func.count()).select_from(writes).where(writes.c.thread_id == "w")
+        assert conn.execute(count).scalar_one() == 2 + len(sends)  # route, map, the sends
+    assert [e.record_id for e in entries(saver, "w")] == [first.id, mapped.id]
+    assert verify(saver, "w").ok
 
 
 async def test_async_appends_and_journal_reads_run_no_statement_through_sqlalchemy(
