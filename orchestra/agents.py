@@ -37,6 +37,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
+from orchestra._work_so_far import NOT_SHOWN, block, work_so_far
 from orchestra.concurrency import acall_slot, call_slot
 from orchestra.errors import DefinitionError, StructuredOutputError
 from orchestra.journal import aonce, keeping_failures, once
@@ -52,9 +53,6 @@ PromptBuilder = Callable[[Any], Sequence[BaseMessage]]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 RESERVED_NAMES = frozenset({"FINISH", "START", "END", "__start__", "__end__"})
-_NOT_SHOWN = frozenset({"workflow", "control", "error"})
-"""Record kinds left out of prompts: team summaries repeat their members; decisions are
-not work; failed calls have no output."""
 
 
 @dataclass
@@ -217,15 +215,13 @@ class Agent:
         item = getattr(state, "item", None)
         if item is not None:
             parts.append(f"Your item:\n{render(item)}")
-        shown = context if context is not None else self._earlier_outputs(state)
-        if shown:
-            limit = self.max_context_chars
-            blocks = []
-            for label, out in shown:
-                text = out if isinstance(out, str) else render(out)
-                if len(text) > limit:
-                    text = text[:limit] + " … [cut]"
-                blocks.append(f"### {label}\n{text}")
+        limit = self.max_context_chars
+        if context is None and self.reads is None:
+            blocks = work_so_far(getattr(state, "results", ()), limit, render)
+        else:
+            shown = context if context is not None else self._earlier_outputs(state)
+            blocks = [block(label, out, limit, render) for label, out in shown]
+        if blocks:
             parts.append("Work so far:\n\n" + "\n\n".join(blocks))
         # Feedback comes from a decision: without any, there is no record to look for.
         feedback = (
@@ -250,7 +246,7 @@ class Agent:
         latest: dict[str, Any] = {}
         reads = self.reads
         for result in getattr(state, "results", ()):
-            if result.kind in _NOT_SHOWN or (reads is not None and result.agent not in reads):
+            if result.kind in NOT_SHOWN or (reads is not None and result.agent not in reads):
                 continue
             latest[result.agent] = result.output
         return list(latest.items())
