@@ -13,6 +13,10 @@ Scenarios (all async, `durability="sync"`):
 
 PostgreSQL rows appear when `ORCHESTRA_TEST_POSTGRES_URL` (or `ORCHESTRA_BENCH_POSTGRES_URL`)
 names a server (`source .ci/postgres.sh`).
+
+`--ours-only` runs Orchestra's fan-outs alone (after a 10-wide warm-up), for instruction
+counts under cachegrind: with `--wait 1` every branch is alive at once, as in the 100 ms
+run, and the count with `--widths` left empty (the warm-up alone) is the baseline to subtract.
 """
 
 from __future__ import annotations
@@ -342,12 +346,29 @@ async def _main(widths: tuple[int, ...]) -> None:
         )
 
 
-def main(widths: tuple[int, ...] = WIDTHS) -> None:
-    asyncio.run(_main(widths))
+async def _ours_only(widths: tuple[int, ...]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        await fan_out_seconds(orchestra_fan_out, _ours_sqlite, 10, workdir)  # imports, caches
+        for width in widths:
+            cpu = time.process_time()
+            wall = await fan_out_seconds(orchestra_fan_out, _ours_sqlite, width, workdir)
+            cpu = time.process_time() - cpu
+            label = f"orchestra fan-out of {width} x {WAIT:g} s agents"
+            print(f"{label}: {wall:.3f} s, cpu {cpu:.3f} s")
+
+
+def main(widths: tuple[int, ...] = WIDTHS, *, ours_only: bool = False) -> None:
+    asyncio.run(_ours_only(widths) if ours_only else _main(widths))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--widths", type=int, nargs="*", default=list(WIDTHS))
+    parser.add_argument("--wait", type=float, default=WAIT, help="each agent's wait, seconds")
+    parser.add_argument(
+        "--ours-only", action="store_true", help="only Orchestra's fan-outs, for profiling"
+    )
     args = parser.parse_args()
-    main(tuple(args.widths))
+    WAIT = args.wait
+    main(tuple(args.widths), ours_only=args.ours_only)
