@@ -15,6 +15,14 @@ queue theirs and commits that burst on the event loop's own thread, provided no 
 process holds the write lock: a worker thread would pay a wait for the GIL after every
 statement while the loop is busy. Anything left, or a batch that would have to wait for a
 lock, goes to one worker thread, which serves every request that arrives while it works.
+
+A sync request may linger: finding the writer idle, it waits a moment (`LINGER`) for
+company before it leads. LangGraph hands a task's writes and then the next checkpoint to
+two background threads at once; the writes linger, the checkpoint's caller finds them
+queued and commits both in one transaction on its own thread, so a step costs one
+commit, not two. Any other request ends the wait the instant it arrives. That pays where
+a commit fsyncs; where it does not, the wait only moves the writes onto the checkpoint's
+path (`sqlite` lingers only with synchronous FULL or EXTRA).
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-__all__ = ["GroupCommit", "Request", "WriterClosedError"]
+from orchestra.checkpoint._run_writes import LINGER
+
+__all__ = ["LINGER", "GroupCommit", "Request", "WriterClosedError"]
 
 T = TypeVar("T")
 
@@ -98,11 +108,22 @@ class GroupCommit:
             (so `work` must bring its own connection).
         inline_async: let an async caller that finds the writer idle commit the first
             batch on its event loop's thread (right for commits that do not fsync).
+        linger: seconds a lingering request waits for company.
     """
 
-    def __init__(self, commit_batch: Callable[..., bool], *, inline_async: bool = False) -> None:
+    def __init__(
+        self,
+        commit_batch: Callable[..., bool],
+        *,
+        inline_async: bool = False,
+        linger: float = LINGER,
+    ) -> None:
         self._commit_batch = commit_batch
         self._inline = inline_async
+        self._linger = linger
+        # The request waiting for company, queued while nobody leads; whoever takes
+        # the lead next takes it along.
+        self._lingerer: Request[Any] | None = None
         self._mutex = threading.Lock()
         self._idle = threading.Condition(self._mutex)
         self._queue: list[Request[Any]] = []
@@ -111,12 +132,21 @@ class GroupCommit:
         self._executor: ThreadPoolExecutor | None = None
 
     def call(
-        self, work: Callable[[], T], *, read_only: bool = False, single_statement: bool = False
+        self,
+        work: Callable[[], T],
+        *,
+        read_only: bool = False,
+        single_statement: bool = False,
+        linger: bool = False,
     ) -> T:
-        """Run `work` in the next shared transaction; returns once it is committed."""
-        if single_statement:
+        """Run `work` in the next shared transaction; returns once it is committed.
+
+        With `linger`, a request that finds the writer idle waits up to `linger` seconds
+        for another request to share the transaction with, and goes alone after that.
+        """
+        if single_statement and not linger:
             with self._mutex:
-                alone = not self._leading and not self._closed
+                alone = not self._leading and not self._closed and self._lingerer is None
                 if alone:
                     self._leading = True
             if alone:
@@ -128,27 +158,45 @@ class GroupCommit:
                     with self._mutex:
                         self._pass_lead(worker=False)
         request: Request[T] = Request(work, read_only=read_only, single_statement=single_statement)
+        lingering = False
         with self._mutex:
             self._check_open()
             waiter = None
-            if self._leading:
+            if self._leading or linger:
                 waiter = request._waiter = threading.Lock()
                 waiter.acquire()
                 self._queue.append(request)
+                # Another lingerer's wait ends first; this one simply goes with it.
+                lingering = not self._leading and self._lingerer is None
+                if lingering:
+                    self._lingerer = request
             else:
-                # Nobody leads, so nothing is queued: lead, with no lock of our own.
+                # Nobody leads, so nothing is queued but a lingerer: lead, taking it along.
                 self._leading = True
+                self._lingerer = None
         if waiter is None:
             try:
                 self._run_batch(request)
             finally:
                 with self._mutex:
                     self._pass_lead(worker=False)
-        else:
-            # Released when the request is done, or when the leader hands over to us.
+            return request.outcome()
+        # Released when the request is done, or when it is handed the lead.
+        if not lingering:
             waiter.acquire()
-            if request._state == _LEAD:
-                self._lead()
+        elif not waiter.acquire(timeout=self._linger):
+            with self._mutex:
+                # Nobody came: lead, with whatever queued meanwhile.
+                alone = self._lingerer is request
+                if alone:
+                    self._lingerer = None
+                    self._leading = True
+                    request._state = _LEAD
+            if not alone:
+                # Taken along by a leader that has not answered yet.
+                waiter.acquire()
+        if request._state == _LEAD:
+            self._lead()
         return request.outcome()
 
     async def acall(
@@ -164,6 +212,7 @@ class GroupCommit:
             self._queue.append(request)
             start = not self._leading
             self._leading = True
+            self._lingerer = None  # queued: the batch takes it along
             if start and not self._inline:
                 self._worker().submit(self._drain)
         if start and self._inline:
@@ -180,6 +229,13 @@ class GroupCommit:
         """Refuse new requests, and wait for the queued ones to be committed."""
         with self._mutex:
             self._closed = True
+            lingerer, self._lingerer = self._lingerer, None
+            if lingerer is not None:
+                # Cut its wait short: it leads now, and the queue is committed.
+                assert lingerer._waiter is not None
+                self._leading = True
+                lingerer._state = _LEAD
+                lingerer._waiter.release()
             while self._leading:
                 self._idle.wait()
             executor, self._executor = self._executor, None

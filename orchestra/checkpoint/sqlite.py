@@ -10,6 +10,11 @@ run beside the writer; async reads join the writer's queue, so an event loop
 never needs a thread per call (sqlite3 is a blocking library). A burst of async
 requests may be committed on the loop's own thread, but never one that would
 wait for another process's lock.
+
+With `synchronous` FULL or EXTRA every commit fsyncs, so a task's writes wait a
+moment (`_group_commit.LINGER`) for the checkpoint that follows them and the two
+share one commit. With OFF or NORMAL a commit is cheap, and the wait would only
+move the writes onto the checkpoint's path: they are committed at once.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from orchestra.checkpoint._backend import (
     drive,
     execute,
 )
-from orchestra.checkpoint._group_commit import GroupCommit, Request
+from orchestra.checkpoint._group_commit import LINGER, GroupCommit, Request
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._sqlite_inserts import DriverInserts
 from orchestra.checkpoint._statements import json_serializer
@@ -51,7 +56,14 @@ class SQLiteBackend:
 
     dialect = "sqlite"
 
-    def __init__(self, url: URL, options: EngineOptions, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        url: URL,
+        options: EngineOptions,
+        *,
+        engine: Engine | None = None,
+        linger: float = LINGER,
+    ) -> None:
         database = url.database or ""
         if database in ("", ":memory:") or url.query.get("mode") == "memory":
             raise InvalidDatabaseURLError(
@@ -78,9 +90,10 @@ class SQLiteBackend:
         self._writer_driver: Any = None
         # With synchronous OFF or NORMAL a WAL commit does not fsync, so a burst of
         # async writes may be committed on the event loop's thread.
-        self._group = GroupCommit(
-            self._commit_batch, inline_async=options.synchronous in ("OFF", "NORMAL")
-        )
+        cheap_commits = options.synchronous in ("OFF", "NORMAL")
+        self._group = GroupCommit(self._commit_batch, inline_async=cheap_commits, linger=linger)
+        # Whether a lingering insert waits for company: only where commits fsync.
+        self._linger = not cheap_commits
         self._inserts = DriverInserts(InsertCompiler(self.engine.dialect))
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
@@ -120,15 +133,21 @@ class SQLiteBackend:
         return await self._group.acall(work, read_only=not write)
 
     def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
+        """Insert `batches`; returns once they are committed.
+
+        With `linger` and commits that fsync, a moment's wait for another write (a
+        task's writes wait for the checkpoint that follows them) lets the two share one.
+        """
+        linger = linger and self._linger
         one = self._inserts.one(batches)
         if one is not None:
             # The common case (a checkpoint, a task's writes): one statement, run by
             # the group commit straight on this thread when the writer is idle.
-            self._group.call(_Execute(self, *one), single_statement=True)
+            self._group.call(_Execute(self, *one), single_statement=True, linger=linger)
             return
         statements = self._inserts.all(batches)
         if statements:
-            self._group.call(_DriverInserts(self, statements))
+            self._group.call(_DriverInserts(self, statements), linger=linger)
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
         work = self._insert_work(batches)

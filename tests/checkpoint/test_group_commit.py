@@ -267,3 +267,157 @@ def test_writes_after_close_are_refused_with_a_clear_error(saver: SQLCheckpointe
     saver.close()
     with pytest.raises(RuntimeError, match="was closed"):
         saver.write_journal("t", "task:0", _entry(0))
+
+
+# -- a lingering write waits for company -------------------------------------------------
+
+
+def _journal_backend(
+    db_path: Path, *, linger: float, synchronous: Any = "FULL"
+) -> tuple[SQLiteBackend, Any, list[str]]:
+    """A backend with the journal's insert precompiled, and the trace of its statements."""
+    from orchestra.checkpoint import _plans
+    from orchestra.checkpoint._journal import insert_statement
+    from orchestra.checkpoint._statements import Statements
+
+    backend = SQLiteBackend(
+        make_url(f"sqlite:///{db_path}"), EngineOptions(synchronous=synchronous), linger=linger
+    )
+    statements = _traced(backend.engine)
+    backend.run(_plans.setup(Statements("sqlite")), write=True)
+    statement = insert_statement("sqlite")
+    backend.precompile(statement, [c.name for c in journal.c])
+    statements.clear()
+    return backend, statement, statements
+
+
+def _names(db_path: Path) -> set[str]:
+    """The rows another connection sees committed."""
+    with sqlite3.connect(db_path) as conn:
+        return {name for (name,) in conn.execute("SELECT name FROM orchestra_journal")}
+
+
+def _lingering_insert(
+    backend: SQLiteBackend, statement: Any, name: str
+) -> tuple[threading.Thread, list[Any]]:
+    """Insert one row with `linger` on a thread of its own; its outcome and seconds taken."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        start = time.monotonic()
+        try:
+            backend.insert([(statement, [_row(name)])], linger=True)
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(exc)
+        outcome.append(time.monotonic() - start)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_lingering_write_is_committed_with_the_write_that_follows(db_path: Path) -> None:
+    backend, statement, statements = _journal_backend(db_path, linger=30.0)
+    try:
+        thread, outcome = _lingering_insert(backend, statement, "task writes")
+        time.sleep(0.1)
+        # Still waiting for company, and nothing of it committed yet.
+        assert thread.is_alive()
+        assert _names(db_path) == set()
+        backend.insert([(statement, [_row("checkpoint")])])
+        thread.join(10)
+    finally:
+        backend.close()
+    # The follower cut the wait short, and both rows went in one transaction.
+    assert outcome[0] is None
+    assert outcome[1] < 10
+    assert _names(db_path) == {"task writes", "checkpoint"}
+    assert _write_transactions(statements) == 1
+
+
+def test_a_lone_lingering_write_goes_alone_after_its_wait(db_path: Path) -> None:
+    backend, statement, statements = _journal_backend(db_path, linger=0.2)
+    try:
+        thread, outcome = _lingering_insert(backend, statement, "task writes")
+        thread.join(10)
+        assert _names(db_path) == {"task writes"}
+    finally:
+        backend.close()
+    assert outcome[0] is None
+    assert 0.2 <= outcome[1] < 10
+    assert _write_transactions(statements) == 1
+
+
+def test_writes_do_not_linger_where_commits_do_not_fsync(db_path: Path) -> None:
+    backend, statement, _ = _journal_backend(db_path, linger=30.0, synchronous="NORMAL")
+    try:
+        thread, outcome = _lingering_insert(backend, statement, "task writes")
+        thread.join(10)
+        assert _names(db_path) == {"task writes"}
+    finally:
+        backend.close()
+    assert outcome[0] is None
+    assert outcome[1] < 10
+
+
+def test_a_write_failing_beside_a_lingering_one_fails_alone(db_path: Path) -> None:
+    backend, statement, statements = _journal_backend(db_path, linger=30.0)
+    try:
+        thread, outcome = _lingering_insert(backend, statement, "task writes")
+        time.sleep(0.1)
+        with pytest.raises(sqlite3.IntegrityError):
+            backend.insert([(statement, [{**_row("broken"), "payload": None}])])  # NOT NULL
+        thread.join(10)
+    finally:
+        backend.close()
+    assert outcome[0] is None
+    assert outcome[1] < 10
+    assert _names(db_path) == {"task writes"}
+    assert _write_transactions(statements) == 1
+
+
+def test_closing_cuts_a_lingering_write_short_and_commits_it(db_path: Path) -> None:
+    backend, statement, _ = _journal_backend(db_path, linger=30.0)
+    thread, outcome = _lingering_insert(backend, statement, "task writes")
+    time.sleep(0.1)
+    backend.close()
+    thread.join(10)
+    assert outcome[0] is None
+    assert outcome[1] < 10
+    assert _names(db_path) == {"task writes"}
+
+
+def test_many_lingering_writers_and_followers_all_land(db_path: Path) -> None:
+    backend, statement, _ = _journal_backend(db_path, linger=0.002)
+    names = [f"run {i} step {step}" for i in range(8) for step in range(25)]
+
+    def run(index: int) -> None:
+        for step in range(25):
+            backend.insert([(statement, [_row(f"run {index} step {step}")])], linger=step % 2 == 0)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(run, range(8)))
+    finally:
+        backend.close()
+    assert _names(db_path) == set(names)
+
+
+def test_a_pipeline_step_costs_one_commit_where_commits_fsync(db_path: Path) -> None:
+    from bench.checkpointer import STEPS, build_pipeline
+
+    with SQLCheckpointer(f"sqlite:///{db_path}", synchronous="FULL") as saver:
+        statements = _traced(saver.engine)
+        app = build_pipeline(saver)
+        app.invoke({"counter": 0, "doc": ""}, {"configurable": {"thread_id": "warm"}})
+        statements.clear()
+        runs = 5
+        for run in range(runs):
+            config = {"configurable": {"thread_id": f"run {run}"}}
+            final = app.invoke({"counter": 0, "doc": ""}, config, durability="sync")
+            assert final["counter"] == STEPS
+    # Each step stores a task's writes and a checkpoint (input included): two commits
+    # apart, one together. A thread scheduled late now and then still commits alone.
+    steps = runs * (STEPS + 1)
+    assert steps <= _write_transactions(statements) < 1.5 * steps
