@@ -54,6 +54,13 @@ _PRUNE_STRATEGIES = ("keep_latest", "delete")
 # Runs remembered as using a DeltaChannel (the oldest is forgotten first).
 _DELTA_THREADS = 4096
 
+# Run namespaces whose latest checkpoint's parent is remembered (the oldest is forgotten first).
+_FOLLOWED = 4096
+
+# A failed task's writes: no checkpoint follows them. (An interrupt's writes are
+# audited, so they never wait.)
+_ERROR_CHANNEL = "__error__"
+
 
 @dataclass(frozen=True)
 class RetentionResult:
@@ -78,6 +85,30 @@ class _Shared:
         # Runs with a DeltaChannel: LangGraph holds their next checkpoint until the
         # tasks' writes are stored, so those writes must not wait for it.
         self.delta_threads: dict[str, None] = {}
+        # Per (thread, namespace), the parent of the latest checkpoint put: writes
+        # stored on that parent have no checkpoint left to wait for.
+        self.followed: dict[tuple[str, str], str | None] = {}
+
+    def saw_checkpoint(self, thread_id: str, checkpoint_ns: str, parent_id: str | None) -> None:
+        followed = self.followed
+        followed[(thread_id, checkpoint_ns)] = parent_id
+        if len(followed) > _FOLLOWED:
+            with self.lock:
+                while len(followed) > _FOLLOWED:
+                    followed.pop(next(iter(followed)), None)
+
+    def may_linger(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]]) -> bool:
+        """Whether a task's writes may wait for the checkpoint that follows them: not when
+        it has been put already, when none follows (the task failed), or when LangGraph
+        waits for the writes before putting it."""
+        configurable = config["configurable"]
+        thread_id = configurable["thread_id"]
+        if thread_id in self.delta_threads:
+            return False
+        followed = self.followed.get((thread_id, configurable.get("checkpoint_ns", "")))
+        if followed is not None and followed == configurable.get("checkpoint_id"):
+            return False
+        return not any(channel == _ERROR_CHANNEL for channel, _ in writes)
 
     def saw_delta_thread(self, thread_id: str) -> None:
         with self.lock:
@@ -367,6 +398,12 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         """Store a checkpoint; only the channels in `new_versions` are written."""
         self._ready()
         batches, stored = self._put_batches(config, checkpoint, metadata, new_versions)
+        stored_at = stored["configurable"]
+        self._shared.saw_checkpoint(
+            stored_at["thread_id"],
+            stored_at["checkpoint_ns"],
+            config["configurable"].get("checkpoint_id"),
+        )
         self._backend.insert(batches)
         if "counters_since_delta_snapshot" in metadata:
             self._shared.saw_delta_thread(stored["configurable"]["thread_id"])
@@ -392,8 +429,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
                 self._shared.audit.append(self._backend, batches, trail)
             else:
                 # May wait a moment to share a commit with the next checkpoint.
-                thread_id = config["configurable"]["thread_id"]
-                linger = thread_id not in self._shared.delta_threads
+                linger = self._shared.may_linger(config, writes)
                 self._backend.insert(batches, linger=linger)
 
     def delete_thread(self, thread_id: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
 from sqlalchemy import make_url
 
 from orchestra.checkpoint import SQLCheckpointer
@@ -132,3 +133,39 @@ def test_put_writes_has_committed_when_it_returns(postgres_url: str) -> None:
                 "SELECT count(*) FROM orchestra_checkpoint_writes WHERE thread_id = 't'"
             ).fetchone()
     assert row == (2,)
+
+
+def _timed_put_writes(saver: SQLCheckpointer, checkpoint_id: str, writes: list[Any]) -> float:
+    config = {
+        "configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": checkpoint_id}
+    }
+    start = time.monotonic()
+    saver.put_writes(config, writes, "task")  # type: ignore[arg-type]
+    return time.monotonic() - start
+
+
+@pytest.mark.parametrize("case", ["checkpoint already put", "task failed"])
+def test_writes_with_no_checkpoint_left_to_follow_do_not_linger(
+    postgres_url: str, case: str
+) -> None:
+    with SQLCheckpointer(postgres_url) as saver:
+        saver.setup()
+        saver._backend._run_writes._linger = 30.0  # type: ignore[attr-defined]
+        if case == "checkpoint already put":
+            # LangGraph's background threads can put the checkpoint that follows a
+            # task before that task's writes arrive: no later checkpoint comes for them.
+            checkpoint = empty_checkpoint()
+            parent = {
+                "configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "c1"}
+            }
+            saver.put(parent, checkpoint, {"source": "loop", "step": 1}, {})  # type: ignore[arg-type, typeddict-item]
+            elapsed = _timed_put_writes(saver, "c1", [("n", 1)])
+        else:
+            elapsed = _timed_put_writes(saver, "c1", [("__error__", "boom")])
+        dsn = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM orchestra_checkpoint_writes WHERE checkpoint_id = 'c1'"
+            ).fetchone()
+    assert elapsed < 10
+    assert row == (1,)
