@@ -9,6 +9,10 @@ be de-duplicated by the system it talks to (`idempotency_key()`).
 
 The key of a call is (thread, checkpoint namespace, sequence number): the namespace holds
 the task's id, which LangGraph keeps when it re-runs the task from the same checkpoint.
+Only a task LangGraph runs again can find its calls recorded: one of the first superstep of
+a resumed run, or a retried one (LangGraph marks both as resuming). Any other LangGraph task
+comes from a checkpoint its own run just made, so its journal is not read: a wide fan-out
+would pay one query per branch for nothing.
 
 A call that failed is not recorded, so it runs again on resume; except when a fallback takes
 over from it (`keeping_failures`): then the failure is recorded, and replayed as a failure,
@@ -24,6 +28,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import CONFIG_KEY_RESUMING, CONFIG_KEY_TASK_ID
 from langgraph.errors import GraphBubbleUp
 
 from orchestra.checkpoint._journal import JournalEntry
@@ -63,12 +68,15 @@ class JournalCursor:
 
     __slots__ = ("_next", "_recorded", "checkpoint_ns", "saver", "thread_id")
 
-    def __init__(self, saver: SQLCheckpointer, thread_id: str, checkpoint_ns: str) -> None:
+    def __init__(
+        self, saver: SQLCheckpointer, thread_id: str, checkpoint_ns: str, *, fresh: bool = False
+    ) -> None:
         self.saver = saver
         self.thread_id = thread_id
         self.checkpoint_ns = checkpoint_ns
         self._next = 0
-        self._recorded: dict[int, JournalEntry] | None = None
+        # A task run for the first time has nothing recorded (see the module's docstring).
+        self._recorded: dict[int, JournalEntry] | None = {} if fresh else None
 
     def take(self) -> int:
         """The next call's sequence number."""
@@ -104,7 +112,12 @@ def _cursor_for(config: RunnableConfig | None) -> JournalCursor | None:
     thread_id = configurable.get("thread_id")
     if not isinstance(saver, SQLCheckpointer) or thread_id is None:
         return None
-    return JournalCursor(saver, str(thread_id), str(configurable.get("checkpoint_ns", "")))
+    namespace = str(configurable.get("checkpoint_ns", ""))
+    # Inside a LangGraph task, the flag is set for the first superstep of a run (true when
+    # it resumes) and for a retried task; later supersteps run tasks of checkpoints their
+    # own run just made. Outside one, nothing is known: read.
+    fresh = CONFIG_KEY_TASK_ID in configurable and not configurable.get(CONFIG_KEY_RESUMING)
+    return JournalCursor(saver, str(thread_id), namespace, fresh=fresh)
 
 
 def journaling(config: RunnableConfig | None) -> AbstractContextManager[None]:

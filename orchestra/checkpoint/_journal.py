@@ -1,8 +1,9 @@
 """The journal's statements and plans, run by the saver's backend like its own.
 
-Every agent call writes one journal row and every task reads its journal once, so both
-statements are compiled once and run on the DB-API driver: the insert is one of the
-backend's precompiled inserts, and the read is a `JournalReader`'s.
+Every agent call writes one journal row and every task LangGraph runs again (on resume, or
+retried) reads its journal once, so both statements are compiled once and run on the DB-API
+driver: the insert is one of the backend's precompiled inserts, and the read is a
+`JournalReader`'s.
 """
 
 from __future__ import annotations

@@ -157,6 +157,7 @@ def build_diagram(workflow: Workflow[Any], depth: int | None = None) -> Diagram:
         )
         for e in graph.edges
     ]
+    edges = [_into_merge(workflow, edge) for edge in edges]
     ids = list(graph.nodes)
     for inner in [i for i in ids if ":" in i and _last(i) in ("__start__", "__end__")]:
         edges = _bypass(inner, edges)
@@ -179,6 +180,25 @@ def _edge_label(source: str, target: str, data: Any, conditional: bool) -> str:
     prefix = source.rsplit(":", 1)[0] + ":" if ":" in source else ""
     relative = target[len(prefix) :] if target.startswith(prefix) else target
     return relative.split(":", 1)[0]
+
+
+def _into_merge(root: Workflow[Any], edge: DiagramEdge) -> DiagramEdge:
+    """A mapped branch's edge to its fan-out's merge drawn plain, as a static branch's is:
+    every run takes it, though LangGraph declares it a route (only the first item's
+    branch triggers the merge, `orchestra.patterns._branches`)."""
+    if not edge.conditional:
+        return edge
+    *path, target = edge.target.split(":")
+    source = edge.source.split(":")
+    if source[-1] == "__end__":  # a nested team drawn open: its end node
+        source.pop()
+    if source[:-1] != path:
+        return edge
+    team = _team(root, path)
+    merge = team.nodes[0] if team.pattern == "fan_out" and team.nodes else None
+    if target != merge or all(m.name != source[-1] for m in team.members):
+        return edge
+    return DiagramEdge(edge.source, edge.target)
 
 
 def _bypass(inner: str, edges: list[DiagramEdge]) -> list[DiagramEdge]:

@@ -1,7 +1,13 @@
-"""Branches that fail without failing the run: their error becomes a record in the state.
+"""Branches of a fan-out: members that fail without failing the run, and mapped branches.
 
-A fan-out with `on_error="continue"` adds its branches this way, so the merge still gets the
-branches that succeeded. Interrupts (a human being asked) are not failures and pass through.
+A fan-out with `on_error="continue"` adds its branches so that a branch's error becomes a
+record in the state, and the merge still gets the branches that succeeded. Interrupts (a
+human being asked) are not failures and pass through.
+
+A fan-out mapped over items goes on to its merge through the first item's branch alone
+(`then`): LangGraph applies a superstep's writes together, so one trigger starts the merge
+after every branch, as one from each did; the others leave two pending writes, not three,
+and LangGraph rescans the pending writes of the step once per branch.
 """
 
 from __future__ import annotations
@@ -13,20 +19,26 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import StateGraph
+from langgraph.types import Command
 
 from orchestra.agents import Agent, model_label
 from orchestra.patterns._nodes import member_runners
 from orchestra.state import AgentResult, Decision
 from orchestra.workflow import Member
 
-__all__ = ["add_tolerant_branch", "failure_update"]
+__all__ = ["add_mapped_branch", "add_tolerant_branch", "failure_update"]
 
 
 def add_tolerant_branch(
-    graph: StateGraph[Any, Any, Any, Any], member: Member, *, publishes: bool = True
+    graph: StateGraph[Any, Any, Any, Any],
+    member: Member,
+    *,
+    publishes: bool = True,
+    then: str | None = None,
 ) -> str:
     """Add `member` as a node whose permanent failure is recorded instead of raised (its
-    output made the state's `output` only if it `publishes`)."""
+    output made the state's `output` only if it `publishes`). With `then`, a mapped
+    branch: the first item's goes on to node `then` (see the module's docstring)."""
     # The member's own functions, not its node: a node of their own would add a layer of
     # calls (and a suspended coroutine for as long as the call waits) to every branch.
     inner, ainner = member_runners(member, publishes=publishes)
@@ -34,23 +46,56 @@ def add_tolerant_branch(
     def run(state: Any, config: RunnableConfig) -> Any:
         started, clock = time.time(), time.perf_counter()
         try:
-            return inner(state, config)
+            update = inner(state, config)
         except GraphBubbleUp:
             raise
         except Exception as error:
-            return failure_update(member, state, error, started, clock)
+            update = failure_update(member, state, error, started, clock)
+        return _onward(update, state, then)
 
     async def arun(state: Any, config: RunnableConfig) -> Any:
         started, clock = time.time(), time.perf_counter()
         try:
-            return await ainner(state, config)
+            update = await ainner(state, config)
         except GraphBubbleUp:
             raise
         except Exception as error:
-            return failure_update(member, state, error, started, clock)
+            update = failure_update(member, state, error, started, clock)
+        return _onward(update, state, then)
 
-    graph.add_node(member.name, RunnableCallable(run, arun, name=member.name, trace=False))
+    _add(graph, member.name, RunnableCallable(run, arun, name=member.name, trace=False), then)
     return member.name
+
+
+def add_mapped_branch(graph: StateGraph[Any, Any, Any, Any], member: Member, then: str) -> str:
+    """Add `member` as a mapped branch whose failure fails the run, its output left to the
+    merge; the first item's branch goes on to node `then` (see the module's docstring)."""
+    inner, ainner = member_runners(member, publishes=False)
+
+    def run(state: Any, config: RunnableConfig) -> Any:
+        return _onward(inner(state, config), state, then)
+
+    async def arun(state: Any, config: RunnableConfig) -> Any:
+        return _onward(await ainner(state, config), state, then)
+
+    _add(graph, member.name, RunnableCallable(run, arun, name=member.name, trace=False), then)
+    return member.name
+
+
+def _add(
+    graph: StateGraph[Any, Any, Any, Any], name: str, node: RunnableCallable, then: str | None
+) -> None:
+    if then is None:
+        graph.add_node(name, node)
+    else:
+        graph.add_node(name, node, destinations=(then,))
+
+
+def _onward(update: Any, state: Any, then: str | None) -> Any:
+    """The branch's update, going on to `then` from the first item's branch."""
+    if then is None or getattr(state, "item_index", None) != 0:
+        return update
+    return Command(update=update, goto=then)
 
 
 def failure_update(

@@ -11,7 +11,7 @@ from langgraph.types import Send
 from orchestra._collector import WIDE, postpone_full_collections, resume_full_collections
 from orchestra.agents import Agent, AgentCall, to_json
 from orchestra.errors import BranchesFailedError, DefinitionError
-from orchestra.patterns._branches import add_tolerant_branch
+from orchestra.patterns._branches import add_mapped_branch, add_tolerant_branch
 from orchestra.patterns._consensus import (
     CONFLICT_QUESTION,
     needs_settling,
@@ -98,12 +98,16 @@ def fan_out(
     def build(graph: StateGraph[Any, Any, Any, Any]) -> None:
         # A mapped branch leaves `output` to the merge: N branches writing it would be
         # N values of which the merge keeps none, each a write LangGraph stores and applies.
+        # A mapped branch goes on to the merge from the first item's alone (`_branches`).
         publishes = over is None
+        then = None if publishes else merge_name
         for member in members:
             if on_error == "continue":
-                add_tolerant_branch(graph, member, publishes=publishes)
+                add_tolerant_branch(graph, member, publishes=publishes, then=then)
+            elif then is not None:
+                add_mapped_branch(graph, member, then)
             else:
-                add_member(graph, member, publishes=publishes)
+                add_member(graph, member)
         merging = _merge_step(merge_name, split, members, merge, over, settling)
         graph.add_node(merge_name, step_node(merge_name, merging))
         if conflict is not None:
@@ -121,7 +125,6 @@ def fan_out(
             graph.add_conditional_edges(
                 split, _sends(split, worker, merge_name, over), [worker, merge_name]
             )
-            graph.add_edge(worker, merge_name)
         graph.add_edge(merge_name, END)
 
     return Workflow(

@@ -7,21 +7,30 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from orchestra import Agent, OrchestraState, fan_out
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.checkpoint._journal import JournalEntry
 from orchestra.checkpoint.schema import journal
-from orchestra.runtime import run
+from orchestra.runtime import resume, run
 from tests import journal_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+class Items(OrchestraState):
+    items: list[str] = []
+
+
 CHILD = """
 import sys
+from orchestra import Agent, OrchestraState, fan_out
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.runtime import run
 from tests.journal_flow import build
@@ -140,3 +149,37 @@ async def test_journal_reads_on_postgres_prepare_only_when_allowed(
         finally:
             backend._held.give(held)
     assert bool(journal_reads) is prepared
+
+
+def test_only_a_task_run_again_reads_its_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task of a checkpoint its own run just made has nothing recorded; one that LangGraph
+    # runs again on resume (the branch that failed) may have.
+    failures = ["b"]
+
+    def work(state: Any) -> str:
+        if state.item in failures:
+            failures.remove(state.item)
+            raise ConnectionError(f"{state.item} is down")
+        return f"{state.item} done"
+
+    flow = fan_out(Agent("worker", model=work), over="items", state=Items, on_error="fail")
+    with SQLCheckpointer(f"sqlite:///{tmp_path / 'runs.db'}") as saver:
+        read = saver.read_journal
+        reads: list[str] = []
+
+        def counted(thread_id: str, checkpoint_ns: str) -> Sequence[JournalEntry]:
+            reads.append(checkpoint_ns)
+            return read(thread_id, checkpoint_ns)
+
+        monkeypatch.setattr(saver, "read_journal", counted)
+        with pytest.raises(ConnectionError):
+            run(flow, inputs={"items": ["a", "b", "c"]}, thread_id="t1", checkpointer=saver)
+        assert reads == []
+        outcome = resume(flow, "t1", checkpointer=saver)
+
+    # The failed branch (and any cut short with it) ran again; the merge ran for the first time.
+    assert outcome.output == ["a done", "b done", "c done"]
+    assert reads
+    assert all(namespace.startswith("worker:") for namespace in reads)

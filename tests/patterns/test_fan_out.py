@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from orchestra import Agent, AgentResult, OrchestraState, fan_out, pipeline, router
+from orchestra.checkpoint import SQLCheckpointer
 from orchestra.errors import DefinitionError
 from orchestra.models import ScriptedModel
 from tests.conftest import scripted_agent
@@ -137,6 +140,34 @@ def test_mapped_branches_record_their_outputs_and_leave_output_to_the_merge(
     assert sorted(r.output for r in waiting["results"]) == ["A", "B"]
     assert sorted(m.content for m in waiting["messages"]) == ["A", "B"]
     assert app.invoke(None, config)["output"] == ["A", "B"]
+
+
+async def test_only_the_first_mapped_branch_triggers_the_merge(tmp_path: Path) -> None:
+    # One trigger write for the superstep, not one per branch: the merge still waits for
+    # every branch, including those that finish after the first.
+    async def read(state: Any) -> str:
+        await asyncio.sleep(0.02 * state.item_index)
+        return state.item.upper()
+
+    flow = fan_out(Agent("read", model=read), over="sources", state=SourcesState)
+    async with SQLCheckpointer(f"sqlite:///{tmp_path / 'runs.db'}") as saver:
+        app = flow.compile(checkpointer=saver, interrupt_before=["fan_out.merge"])
+        config: Any = {"configurable": {"thread_id": "t"}}
+        await app.ainvoke({"goal": "g", "sources": ["a", "b", "c"]}, config)
+        waiting = await saver.aget_tuple(config)
+        assert waiting is not None
+        assert waiting.parent_config is not None
+        mapped = await saver.aget_tuple(waiting.parent_config)  # the branches' checkpoint
+        assert mapped is not None
+        final = await app.ainvoke(None, config)
+
+    channels = sorted(channel for _, channel, _ in mapped.pending_writes or ())
+    assert channels == [
+        "branch:to:fan_out.merge",
+        *["messages"] * 3,
+        *["results"] * 3,
+    ]
+    assert final["output"] == ["A", "B", "C"]
 
 
 def test_a_mapped_nested_workflow_leaves_output_to_the_merge_too() -> None:

@@ -201,3 +201,47 @@ async def test_a_failed_nested_branch_leaves_a_finished_durable_run(tmp_path: Pa
     assert outcome.status == "done"
     assert outcome.output == {"solo": "solo work"}
     assert [r.agent for r in outcome.state["results"] if r.kind == "error"] == ["team"]
+
+
+@pytest.mark.parametrize("failing", [0, 2])
+def test_on_error_fail_resumes_a_mapped_branch_and_merges_every_item(
+    tmp_path: Path, failing: int
+) -> None:
+    # The first item's branch alone goes on to the merge: whether it is the one that
+    # failed (run again on resume) or one kept from before, the merge still runs once.
+    calls: dict[str, int] = {}
+
+    def read(state: Any) -> str:
+        calls[state.item] = calls.get(state.item, 0) + 1
+        if state.item_index == failing and calls[state.item] == 1:
+            raise ConnectionError(f"{state.item} is down")
+        return f"notes on {state.item}"
+
+    sources = ["10-K", "patents", "news"]
+    inputs = {"goal": "g", "sources": sources}
+    flow = fan_out(Agent("reader", model=read), over="sources", state=SourcesState, on_error="fail")
+    with SQLCheckpointer(f"sqlite:///{tmp_path / 'runs.db'}") as saver:
+        with pytest.raises(ConnectionError):
+            run(flow, inputs=inputs, thread_id="t1", checkpointer=saver)
+        outcome = resume(flow, "t1", checkpointer=saver)
+
+    assert outcome.output == [f"notes on {source}" for source in sources]
+    assert calls == {source: 2 if i == failing else 1 for i, source in enumerate(sources)}
+    merges = [r for r in outcome.state["results"] if r.agent == "fan_out.merge"]
+    assert len(merges) == 1
+
+
+@modes
+async def test_a_mapped_fan_out_merges_when_its_first_item_fails(mode: str) -> None:
+    def read(state: Any) -> str:
+        if state.item_index == 0:
+            raise ConnectionError("registry unreachable")
+        return f"notes on {state.item}"
+
+    flow = fan_out(Agent("reader", model=read), over="sources", state=SourcesState)
+
+    final = await invoke(flow, {"goal": "g", "sources": ["10-K", "patents", "news"]}, mode)
+
+    assert final["output"] == ["notes on patents", "notes on news"]
+    [partial] = [d for d in final["decisions"] if d.kind == "partial"]
+    assert partial.detail["failed"] == ["reader[0]"]
