@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Insert
 
 from orchestra.checkpoint._backend import MAX_ROWS, Batch, InsertCompiler, Rows
-from orchestra.checkpoint._statements import json_serializer
+from orchestra.checkpoint._statements import json_text
 
 __all__ = ["DriverInserts"]
 
@@ -54,7 +54,7 @@ def _encode_json(values: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any
     for index in columns:
         value = encoded[index]
         if value is not None and not isinstance(value, str):
-            encoded[index] = json_serializer(value)
+            encoded[index] = json_text(value)
     return tuple(encoded)
 
 

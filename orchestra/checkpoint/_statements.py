@@ -36,7 +36,7 @@ from sqlalchemy.sql.expression import Update
 
 from orchestra.checkpoint.schema import blobs, checkpoints, journal, schema_versions, writes
 
-__all__ = ["Statements", "json_serializer", "json_text"]
+__all__ = ["Statements", "json_text"]
 
 # Arbitrary constant: the key of the advisory lock that serialises `setup()`
 # across PostgreSQL sessions.
@@ -419,9 +419,8 @@ _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=Fal
 
 
 def json_text(value: Any) -> str:
-    """The JSON encoding of metadata on SQLite: sorted and minified, see `_metadata_equals`."""
+    """The JSON encoding of metadata on SQLite: sorted and minified, see `_metadata_equals`.
+
+    Also the SQLite engine's `json_serializer`, so metadata is encoded the same way wherever.
+    """
     return _JSON.encode(value)
-
-
-json_serializer = json_text
-"""The SQLite engine's `json_serializer`: metadata is encoded the same way wherever."""

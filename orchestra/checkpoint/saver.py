@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import ERROR
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
     ChannelVersions,
@@ -56,10 +57,6 @@ _DELTA_THREADS = 4096
 
 # Run namespaces whose latest checkpoint's parent is remembered (the oldest is forgotten first).
 _FOLLOWED = 4096
-
-# A failed task's writes: no checkpoint follows them. (An interrupt's writes are
-# audited, so they never wait.)
-_ERROR_CHANNEL = "__error__"
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,9 @@ class _Shared:
         followed = self.followed.get((thread_id, configurable.get("checkpoint_ns", "")))
         if followed is not None and followed == configurable.get("checkpoint_id"):
             return False
-        return not any(channel == _ERROR_CHANNEL for channel, _ in writes)
+        # A failed task's writes (ERROR): no checkpoint follows them. An interrupt's
+        # writes are audited, so they never reach here.
+        return not any(channel == ERROR for channel, _ in writes)
 
     def saw_delta_thread(self, thread_id: str) -> None:
         with self.lock:

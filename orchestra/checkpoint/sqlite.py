@@ -40,7 +40,7 @@ from orchestra.checkpoint._backend import (
 from orchestra.checkpoint._group_commit import LINGER, GroupCommit, Request
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._sqlite_inserts import DriverInserts
-from orchestra.checkpoint._statements import json_serializer
+from orchestra.checkpoint._statements import json_text
 from orchestra.errors import InvalidDatabaseURLError
 
 __all__ = ["SQLiteBackend"]
@@ -81,7 +81,7 @@ class SQLiteBackend:
             pool_size=options.pool_size,
             max_overflow=options.max_overflow,
             connect_args={"check_same_thread": False, "timeout": options.busy_timeout},
-            json_serializer=json_serializer,
+            json_serializer=json_text,
         )
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", _on_begin)
