@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, make_url
+from sqlalchemy import insert, make_url
 
 from orchestra.checkpoint import _plans
 from orchestra.checkpoint._backend import EngineOptions
@@ -24,6 +24,7 @@ from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint._statements import Statements
 from orchestra.checkpoint.schema import journal
 from orchestra.checkpoint.sqlite import SQLiteBackend
+from tests.checkpoint.held_writer import behind_a_held_writer, journal_row, traced
 
 _INSERT = (
     "INSERT INTO orchestra_journal (thread_id, checkpoint_ns, seq, kind, name, payload, "
@@ -61,19 +62,9 @@ def _count(driver: sqlite3.Connection) -> int:
     return int(driver.execute("SELECT count(*) FROM orchestra_journal").fetchone()[0])
 
 
-def _hold(started: threading.Event, release: threading.Event) -> Plan[None]:
-    """A write that keeps the writer busy until released, so the next requests queue up."""
-    started.set()
-    assert release.wait(10)
-    yield Step(insert(journal).values(dict(zip(_COLUMNS, _args("holder"), strict=True))))
-
-
 def _plan_write(name: str, runs: list[str]) -> Plan[None]:
     runs.append(name)
-    yield Step(insert(journal).values(dict(zip(_COLUMNS, _args(name), strict=True))))
-
-
-_COLUMNS = ("thread_id", "checkpoint_ns", "seq", "kind", "name", "payload", "created_at")
+    yield Step(insert(journal).values(journal_row(name)))
 
 
 def _names(path: Path) -> list[str]:
@@ -85,28 +76,16 @@ def _batch(
     path: Path, requests: list[Callable[[SQLiteBackend], Any]]
 ) -> tuple[list[Any], list[str]]:
     """Run `requests` (async calls on the backend) queued behind a holder, so they share
-    one batch; their outcomes, and the SQL the writer ran for that batch."""
+    one batch; their outcomes, and the SQL the writer ran from the holder on."""
     backend = SQLiteBackend(make_url(f"sqlite:///{path}"), EngineOptions())
-    statements: list[str] = []
-
-    @event.listens_for(backend.engine, "connect")
-    def trace(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(statements.append)
-
-    started, release = threading.Event(), threading.Event()
+    statements = traced(backend.engine)
 
     async def main() -> list[Any]:
         await backend.arun(_plans.setup(Statements("sqlite")), write=True)
-        holder = asyncio.create_task(
-            asyncio.to_thread(backend.run, _hold(started, release), write=True)
-        )
-        assert await asyncio.to_thread(started.wait, 10)
         statements.clear()
-        queued = [asyncio.create_task(request(backend)) for request in requests]
-        await asyncio.sleep(0.01)  # every request is queued behind the holder
-        release.set()
-        outcomes = await asyncio.gather(holder, *queued, return_exceptions=True)
-        return outcomes[1:]
+        return await behind_a_held_writer(
+            backend, [partial(request, backend) for request in requests]
+        )
 
     try:
         outcomes = asyncio.run(main())
@@ -187,35 +166,26 @@ def test_audit_appends_beside_a_failing_write_keep_one_valid_chain(
     config: Any = {
         "configurable": {"thread_id": "chain", "checkpoint_ns": "", "checkpoint_id": "c1"}
     }
-    started, release = threading.Event(), threading.Event()
 
     async def main(saver: SQLCheckpointer) -> list[Any]:
         await saver.asetup()
         backend = saver._backend
         assert isinstance(backend, SQLiteBackend)
-        holder = asyncio.create_task(
-            asyncio.to_thread(backend.run, _hold(started, release), write=True)
-        )
-        assert await asyncio.to_thread(started.wait, 10)
         appends = [
-            saver.aput_writes(config, [("decisions", [d])], f"task-{i}")
+            partial(saver.aput_writes, config, [("decisions", [d])], f"task-{i}")
             for i, d in enumerate(decisions)
         ]
         # The appends link to the heads remembered by those before them, in one batch
         # with a write that fails halfway.
-        queued = [asyncio.create_task(a) for a in appends[:3]]
-        queued.append(asyncio.create_task(backend.arun_driver(_half_then_python_error, write=True)))
-        queued += [asyncio.create_task(a) for a in appends[3:]]
-        await asyncio.sleep(0.01)
-        release.set()
-        outcomes = await asyncio.gather(holder, *queued, return_exceptions=True)
+        failing = partial(backend.arun_driver, _half_then_python_error, write=True)
+        outcomes = await behind_a_held_writer(backend, [*appends[:3], failing, *appends[3:]])
         # Appended later, on the heads the batch left.
         await saver.aput_writes(config, [("decisions", [Decision(kind="gate", at="z")])], "z")
         assert (await averify(saver, "chain")).ok
         trail = await aentries(saver, "chain")
         assert [e.seq for e in trail] == list(range(1, 8))
         assert {e.record_id for e in trail} >= {d.id for d in decisions}
-        return outcomes[1:]
+        return outcomes
 
     with SQLCheckpointer(f"sqlite:///{tmp_path / 'checkpoints.db'}") as saver:
         outcomes = asyncio.run(main(saver))

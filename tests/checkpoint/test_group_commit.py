@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, make_url, select
+from sqlalchemy import func, insert, make_url, select
 
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.checkpoint._backend import EngineOptions
@@ -20,19 +20,9 @@ from orchestra.checkpoint._journal import JournalEntry
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint.schema import journal
 from orchestra.checkpoint.sqlite import SQLiteBackend
+from tests.checkpoint.held_writer import behind_a_held_writer, journal_row, traced
 
 WRITES = 400
-
-
-def _traced(engine: Any) -> list[str]:
-    """Every SQL statement the engine's connections run from now on, in order."""
-    statements: list[str] = []
-
-    @event.listens_for(engine, "connect")
-    def trace(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(statements.append)
-
-    return statements
 
 
 def _write_transactions(statements: list[str]) -> int:
@@ -72,7 +62,7 @@ def saver(db_path: Path) -> Iterator[SQLCheckpointer]:
 def test_concurrent_async_writes_share_a_few_transactions(
     saver: SQLCheckpointer, db_path: Path
 ) -> None:
-    statements = _traced(saver.engine)
+    statements = traced(saver.engine)
 
     async def main() -> None:
         await saver.asetup()
@@ -91,7 +81,7 @@ def test_threads_writing_at_once_all_land_in_fewer_transactions(
     saver: SQLCheckpointer, db_path: Path
 ) -> None:
     saver.setup()
-    statements = _traced(saver.engine)
+    statements = traced(saver.engine)
     threads, each = 8, WRITES // 8
     start = threading.Barrier(threads)
 
@@ -182,37 +172,18 @@ def test_an_async_write_waiting_for_another_process_lock_leaves_the_loop_running
 # -- a failing request fails alone ------------------------------------------------------
 
 
-def _row(name: str) -> dict[str, Any]:
-    return {
-        "thread_id": "t",
-        "checkpoint_ns": name,
-        "seq": 0,
-        "kind": "model",
-        "name": name,
-        "payload": "{}",
-        "created_at": time.time(),
-    }
-
-
-def _hold(started: threading.Event, release: threading.Event) -> Plan[None]:
-    """A write that keeps the writer busy until released, so the next requests queue up."""
-    started.set()
-    assert release.wait(10)
-    yield Step(insert(journal).values(_row("holder")))
-
-
 def _write(name: str) -> Plan[None]:
-    yield Step(insert(journal).values(_row(name)))
+    yield Step(insert(journal).values(journal_row(name)))
 
 
 def _half_then_python_error() -> Plan[None]:
-    yield Step(insert(journal).values(_row("half")))
+    yield Step(insert(journal).values(journal_row("half")))
     raise RuntimeError("the plan gave up halfway")
 
 
 def _half_then_sql_error() -> Plan[None]:
-    yield Step(insert(journal).values(_row("half")))
-    yield Step(insert(journal).values({**_row("broken"), "payload": None}))  # NOT NULL
+    yield Step(insert(journal).values(journal_row("half")))
+    yield Step(insert(journal).values({**journal_row("broken"), "payload": None}))  # NOT NULL
 
 
 @pytest.mark.parametrize(
@@ -224,27 +195,21 @@ def test_a_failing_write_in_a_shared_transaction_fails_alone(
     db_path: Path, failing: Any, error: type[Exception]
 ) -> None:
     backend = SQLiteBackend(make_url(f"sqlite:///{db_path}"), EngineOptions())
-    statements = _traced(backend.engine)
-    started, release = threading.Event(), threading.Event()
+    statements = traced(backend.engine)
 
     async def main() -> list[Any]:
         from orchestra.checkpoint import _plans
         from orchestra.checkpoint._statements import Statements
 
         await backend.arun(_plans.setup(Statements("sqlite")), write=True)
-        # A sync caller leads on its own thread, so the async requests queue behind it.
-        holder = asyncio.create_task(
-            asyncio.to_thread(backend.run, _hold(started, release), write=True)
+        return await behind_a_held_writer(
+            backend,
+            [
+                lambda: backend.arun(_write("before"), write=True),
+                lambda: backend.arun(failing(), write=True),
+                lambda: backend.arun(_write("after"), write=True),
+            ],
         )
-        assert await asyncio.to_thread(started.wait, 10)
-        queued = [
-            asyncio.create_task(backend.arun(_write("before"), write=True)),
-            asyncio.create_task(backend.arun(failing(), write=True)),
-            asyncio.create_task(backend.arun(_write("after"), write=True)),
-        ]
-        await asyncio.sleep(0.01)  # every request is queued behind the holder
-        release.set()
-        return await asyncio.gather(holder, *queued, return_exceptions=True)
 
     try:
         outcomes = asyncio.run(main())
@@ -253,8 +218,8 @@ def test_a_failing_write_in_a_shared_transaction_fails_alone(
             total = conn.scalar(select(func.count()).select_from(journal))
     finally:
         backend.close()
-    assert [outcomes[0], outcomes[1], outcomes[3]] == [None, None, None]
-    assert isinstance(outcomes[2], error)
+    assert [outcomes[0], outcomes[2]] == [None, None]
+    assert isinstance(outcomes[1], error)
     # The others' rows are committed; none of the failing write's, not even its first.
     assert names == {"holder", "before", "after"}
     assert total == 3
@@ -283,7 +248,7 @@ def _journal_backend(
     backend = SQLiteBackend(
         make_url(f"sqlite:///{db_path}"), EngineOptions(synchronous=synchronous), linger=linger
     )
-    statements = _traced(backend.engine)
+    statements = traced(backend.engine)
     backend.run(_plans.setup(Statements("sqlite")), write=True)
     statement = insert_statement("sqlite")
     backend.precompile(statement, [c.name for c in journal.c])
@@ -306,7 +271,7 @@ def _lingering_insert(
     def run() -> None:
         start = time.monotonic()
         try:
-            backend.insert([(statement, [_row(name)])], linger=True)
+            backend.insert([(statement, [journal_row(name)])], linger=True)
             outcome.append(None)
         except Exception as exc:
             outcome.append(exc)
@@ -325,7 +290,7 @@ def test_a_lingering_write_is_committed_with_the_write_that_follows(db_path: Pat
         # Still waiting for company, and nothing of it committed yet.
         assert thread.is_alive()
         assert _names(db_path) == set()
-        backend.insert([(statement, [_row("checkpoint")])])
+        backend.insert([(statement, [journal_row("checkpoint")])])
         thread.join(10)
     finally:
         backend.close()
@@ -367,7 +332,7 @@ def test_a_write_failing_beside_a_lingering_one_fails_alone(db_path: Path) -> No
         thread, outcome = _lingering_insert(backend, statement, "task writes")
         time.sleep(0.1)
         with pytest.raises(sqlite3.IntegrityError):
-            backend.insert([(statement, [{**_row("broken"), "payload": None}])])  # NOT NULL
+            backend.insert([(statement, [{**journal_row("broken"), "payload": None}])])  # NOT NULL
         thread.join(10)
     finally:
         backend.close()
@@ -394,7 +359,8 @@ def test_many_lingering_writers_and_followers_all_land(db_path: Path) -> None:
 
     def run(index: int) -> None:
         for step in range(25):
-            backend.insert([(statement, [_row(f"run {index} step {step}")])], linger=step % 2 == 0)
+            row = journal_row(f"run {index} step {step}")
+            backend.insert([(statement, [row])], linger=step % 2 == 0)
 
     try:
         with ThreadPoolExecutor(8) as pool:
@@ -408,7 +374,7 @@ def test_a_pipeline_step_costs_one_commit_where_commits_fsync(db_path: Path) -> 
     from bench.checkpointer import STEPS, build_pipeline
 
     with SQLCheckpointer(f"sqlite:///{db_path}", synchronous="FULL") as saver:
-        statements = _traced(saver.engine)
+        statements = traced(saver.engine)
         app = build_pipeline(saver)
         app.invoke({"counter": 0, "doc": ""}, {"configurable": {"thread_id": "warm"}})
         statements.clear()
