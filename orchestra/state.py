@@ -14,11 +14,9 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, TypeVar
 
-from langchain_core.messages import AnyMessage, BaseMessage, BaseMessageChunk, RemoveMessage
+from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
-
-from orchestra._ids import IdIndex
 
 __all__ = [
     "AgentResult",
@@ -164,69 +162,27 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 def merge_records(current: Sequence[_R] | None, new: Sequence[_R] | _R | None) -> list[_R]:
     """Append records not already present (by id), keeping order: merging twice is harmless.
 
-    Costs the number of new records, not of the records so far, when `current` is the list
-    the previous merge returned (as in LangGraph folding a fan-out's writes one by one).
+    A workflow's record channels fold a whole step's writes at once (`orchestra._fold`);
+    this is the same merge for one write.
     """
     base = current if isinstance(current, list) else list(current or [])
     if new is None:
         return list(base)
     incoming = [new] if isinstance(new, AgentResult | Decision) else new
-    if not incoming:
-        return list(base)
-    seen = _RECORD_IDS.take(base)
-    if seen is None:
-        seen = {record.id for record in base}
+    seen = {record.id for record in base}
     merged = list(base)
     for record in incoming:
         if record.id not in seen:
             seen.add(record.id)
             merged.append(record)
-    _RECORD_IDS.keep(merged, seen)
     return merged
 
 
-_RECORD_IDS = IdIndex()
-
-
 def append_messages(current: list[AnyMessage] | None, new: Any) -> list[AnyMessage]:
-    """LangGraph's `add_messages`, costing the number of new messages when they are plain
-    messages with fresh ids appended to the list the previous merge returned.
-
-    Anything else (removals, replacements by id, dicts, chunks, missing ids) goes through
-    `add_messages` itself, so the result is always the same as its.
-    """
-    incoming = new if isinstance(new, list) else [new]
-    if isinstance(current, list) and incoming:
-        seen = _MESSAGE_IDS.take(current)
-        if seen is not None and _plain_and_fresh(incoming, seen):
-            merged = [*current, *incoming]
-            seen.update(message.id for message in incoming)
-            _MESSAGE_IDS.keep(merged, seen)
-            return merged
-    folded: list[AnyMessage] = add_messages(list(current or []), new)  # type: ignore[arg-type,assignment]
-    _MESSAGE_IDS.keep(folded, {message.id for message in folded})
-    return folded
-
-
-_MESSAGE_IDS = IdIndex()
-
-
-def _plain_and_fresh(messages: list[Any], seen: set[Any]) -> bool:
-    """True when `add_messages` would just append `messages`: plain messages (no chunks, no
-    removals), each with an id that is neither in `seen` nor repeated among them."""
-    ids = set()
-    for message in messages:
-        kind = type(message)
-        if (
-            not issubclass(kind, BaseMessage)
-            or issubclass(kind, BaseMessageChunk | RemoveMessage)
-            or message.id is None
-            or message.id in seen
-            or message.id in ids
-        ):
-            return False
-        ids.add(message.id)
-    return True
+    """LangGraph's `add_messages`; a workflow's message channel folds a whole step's writes
+    at once with the same result (`orchestra._fold`)."""
+    merged: list[AnyMessage] = add_messages(list(current or []), new)  # type: ignore[arg-type,assignment]
+    return merged
 
 
 def keep_last(current: _T, new: _T) -> _T:

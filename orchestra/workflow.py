@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 from langgraph.graph import StateGraph
 from langgraph.types import Checkpointer
 
+from orchestra._fold import fold_channels
 from orchestra._guard import LIMITS_KEY
 from orchestra.agents import Agent, check_name
 from orchestra.policy import Limits
@@ -90,6 +91,7 @@ class Workflow(Generic[StateT]):
     def graph(self) -> StateGraph[StateT, Any, StateT, StateT]:
         """A fresh, uncompiled `StateGraph` for this workflow."""
         builder: StateGraph[StateT, Any, StateT, StateT] = StateGraph(self.state)
+        fold_channels(builder)
         self._build(builder)
         return builder
 

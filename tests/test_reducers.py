@@ -1,11 +1,18 @@
-"""The record and message reducers: folding many writes one by one gives what a full
-merge gives, and the id index never hides a record or message an older list lacks."""
+"""The record and message reducers, and the channels that fold a step's writes at once:
+folding gives what merging write by write gives, and a kept id set never hides a record
+or message an older list lacks."""
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage
-from langgraph.graph.message import add_messages
+from typing import Any
 
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage
+from langgraph.channels.binop import BinaryOperatorAggregate
+from langgraph.graph.message import add_messages
+from langgraph.types import Overwrite
+
+from orchestra import Agent, pipeline
+from orchestra._fold import FoldedList
 from orchestra.state import AgentResult, append_messages, merge_records
 
 
@@ -62,3 +69,56 @@ def test_messages_merged_into_an_older_list_again_are_not_lost() -> None:
     append_messages(first, [AIMessage("b", id="b")])
     again = append_messages(first, [AIMessage("b", id="b")])
     assert [m.id for m in again] == ["a", "b"]
+
+
+def _folded(operator: Any, writes: list[Any], steps: int = 2, kind: Any = FoldedList) -> list[Any]:
+    """`writes` through a workflow's folding channel (or LangGraph's), over `steps` steps."""
+    channel = kind(list, operator)
+    size = -(-len(writes) // steps)
+    for start in range(0, len(writes), size):
+        channel.update(writes[start : start + size])
+    return channel.get()
+
+
+def _one_by_one(operator: Any, writes: list[Any]) -> list[Any]:
+    value: list[Any] = []
+    for write in writes:
+        value = operator(value, write)
+    return value
+
+
+def test_the_record_channel_folds_a_step_as_the_reducer_does_write_by_write() -> None:
+    records = [AgentResult(agent=f"w{i}") for i in range(30)]
+    writes: list[Any] = [[r] for r in records[:20]]
+    writes += [records[3], None, [], records[:25], tuple(records[25:]), [records[0]]]
+    folded = _folded(merge_records, writes, steps=3)
+    assert [r.id for r in folded] == [r.id for r in _one_by_one(merge_records, writes)]
+
+
+def test_the_message_channel_folds_a_step_as_add_messages_does() -> None:
+    writes: list[Any] = [
+        [HumanMessage("hi", id="h")],
+        *[[AIMessage(f"m{i}", id=f"m{i}")] for i in range(20)],
+        [AIMessage("again", id="m3")],
+        [RemoveMessage(id="m4")],
+        [AIMessageChunk(content="chunk", id="c")],
+        [AIMessage("x", id="x"), AIMessage("x2", id="x")],
+        {"role": "user", "content": "as a dict", "id": "d"},
+        [AIMessage("after", id="after")],
+        Overwrite([AIMessage("only", id="only")]),
+        [AIMessage("last", id="last")],
+    ]
+    for steps in (1, 3, len(writes)):
+        plain = _folded(add_messages, writes, steps, BinaryOperatorAggregate)
+        folded = _folded(append_messages, writes, steps=steps)
+        assert [(m.id, m.content, type(m)) for m in folded] == [
+            (m.id, m.content, type(m)) for m in plain
+        ]
+
+
+def test_workflow_record_and_message_fields_get_the_folding_channel() -> None:
+    app = pipeline(Agent("a", model=lambda state: "A")).compile()
+    assert isinstance(app.channels["results"], FoldedList)
+    assert isinstance(app.channels["decisions"], FoldedList)
+    assert isinstance(app.channels["messages"], FoldedList)
+    assert app.invoke({"goal": "g"})["output"] == "A"
