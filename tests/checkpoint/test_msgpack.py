@@ -1,16 +1,17 @@
-"""The checkpoint encoder's short lane for `Send` writes exactly LangGraph's bytes."""
+"""The checkpoint encoder's short lane for `Send`s and records writes exactly LangGraph's bytes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Send
 
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.checkpoint._msgpack import encoder_for
-from orchestra.state import AgentResult, OrchestraState
+from orchestra.state import AgentResult, Decision, OrchestraState, Usage
 
 SERDE = JsonPlusSerializer(pickle_fallback=False)
 
@@ -20,6 +21,9 @@ VALUES: list[Any] = [
     Send("worker", {"item": 1}, timeout=2.5),
     {"nested": [Send("a", None), ("tuple", 1)]},
     AgentResult(agent="worker", output={"text": "hi"}),
+    [AgentResult(agent="w", output=Usage(input_tokens=3)), Decision(kind="route", at="r")],
+    {"messages": [HumanMessage("q", id="h"), AIMessage("a", id="a", name="w")]},
+    [SystemMessage("s"), ToolMessage("t", tool_call_id="c")],
     None,
     b"raw",
     bytearray(b"raw"),
