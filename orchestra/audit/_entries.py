@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.types import INTERRUPT, RESUME
 from pydantic import ValidationError
 
-from orchestra.audit.entry import AuditEntry, canonical_json, digest
+from orchestra.audit.entry import AuditEntry, canonical_json, digest, entry_from
 from orchestra.state import AgentResult, Decision
 
 __all__ = ["AUDITED_CHANNELS", "drafts"]
@@ -86,24 +86,26 @@ class _Where:
         choice: str | None = None,
         reason: str = "",
     ) -> AuditEntry:
-        return AuditEntry(
-            thread_id=self.thread_id,
-            seq=0,
-            record_id=record_id,
-            kind=kind,
-            record_kind=record_kind,
-            node=node,
-            checkpoint_ns=self.checkpoint_ns,
-            checkpoint_id=self.checkpoint_id,
-            task_id=self.task_id,
-            input_digest=input_digest,
-            output_digest=output_digest,
-            choice=choice,
-            reason=reason,
-            detail=canonical_json(detail),
-            recorded_at=recorded_at,
-            prev_hash="",
-            hash="",
+        return entry_from(
+            {
+                "thread_id": self.thread_id,
+                "seq": 0,
+                "record_id": record_id,
+                "kind": kind,
+                "record_kind": record_kind,
+                "node": node,
+                "checkpoint_ns": self.checkpoint_ns,
+                "checkpoint_id": self.checkpoint_id,
+                "task_id": self.task_id,
+                "input_digest": input_digest,
+                "output_digest": output_digest,
+                "choice": choice,
+                "reason": reason,
+                "detail": canonical_json(detail),
+                "recorded_at": recorded_at,
+                "prev_hash": "",
+                "hash": "",
+            }
         )
 
 

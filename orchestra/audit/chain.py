@@ -7,7 +7,13 @@ import math
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from orchestra.audit.entry import CANONICAL_ENCODER, AuditEntry, canonical_json, fields_of
+from orchestra.audit.entry import (
+    CANONICAL_ENCODER,
+    AuditEntry,
+    canonical_json,
+    entry_from,
+    fields_of,
+)
 
 __all__ = ["GENESIS", "ChainHead", "entry_hash", "link"]
 
@@ -47,7 +53,8 @@ def link(drafts: Iterable[AuditEntry], seq: int, prev_hash: str) -> list[AuditEn
         body["seq"] = seq
         body["prev_hash"] = prev_hash
         prev_hash = _body_hash(body)
-        linked.append(AuditEntry(**body, hash=prev_hash))
+        body["hash"] = prev_hash
+        linked.append(entry_from(body))
     return linked
 
 

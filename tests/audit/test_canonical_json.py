@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import FrozenInstanceError
+
+import pytest
 
 from orchestra.audit import AuditEntry, canonical_json
 from orchestra.audit.chain import GENESIS, entry_hash, link
-from orchestra.audit.entry import ENTRY_FIELDS
+from orchestra.audit.entry import ENTRY_FIELDS, entry_from
 
 
 def test_canonical_json_sorts_keys_drops_spaces_and_keeps_unicode() -> None:
@@ -49,3 +52,14 @@ def test_a_linked_entry_hash_covers_its_fields_as_sorted_compact_json() -> None:
     expected = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert entry.hash == hashlib.sha256(expected.encode()).hexdigest()
     assert entry_hash(entry) == entry.hash
+    assert entry == AuditEntry(**{**body, "hash": entry.hash})
+    assert repr(entry) == repr(AuditEntry(**{**body, "hash": entry.hash}))
+
+
+def test_an_entry_built_from_its_fields_needs_every_field() -> None:
+    values = {name: "" for name in ENTRY_FIELDS if name != "hash"}
+    with pytest.raises(TypeError, match="hash"):
+        entry_from(values)
+    entry = entry_from({**values, "hash": "h"})
+    with pytest.raises(FrozenInstanceError):
+        entry.hash = "other"  # type: ignore[misc]
