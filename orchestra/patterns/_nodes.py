@@ -18,6 +18,7 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import StateGraph
 
 from orchestra._guard import Guard, priced, unguarded
+from orchestra._messages import text_message
 from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
@@ -73,7 +74,7 @@ def _transcript(call: AgentCall) -> AIMessage:
         fields["id"] = call.result.id
         reply.__pydantic_fields_set__.update(("name", "id"))
         return reply
-    return AIMessage(content=call.text, name=call.result.agent, id=call.result.id)
+    return text_message(call.text, call.result.agent, call.result.id)
 
 
 Step = Callable[[Any], Generator[Ask, AgentCall, dict[str, Any]]]
