@@ -8,6 +8,7 @@ edited: a change to the tables is a new entry at the end of the list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -85,38 +86,45 @@ def _checkpoint_columns() -> list[Column[Any]]:
 # row is often larger), so a step writes two small pages, not three or more.
 checkpoints = Table("orchestra_checkpoints", tables, *_checkpoint_columns())
 
+
+def _blob_columns() -> list[Column[Any]]:
+    return [
+        Column("thread_id", Text, primary_key=True),
+        Column("checkpoint_ns", Text, primary_key=True),
+        Column("channel", Text, primary_key=True),
+        Column("version", Text, primary_key=True),
+        Column("type", Text, nullable=False),
+        # NULL with type "empty": the channel had a version but no value (rows
+        # written by this version of the code never are; a missing row says so).
+        Column("blob", LargeBinary, nullable=True),
+    ]
+
+
+def _write_columns() -> list[Column[Any]]:
+    return [
+        Column("thread_id", Text, primary_key=True),
+        Column("checkpoint_ns", Text, primary_key=True),
+        Column("checkpoint_id", Text, primary_key=True),
+        Column("task_id", Text, primary_key=True),
+        Column("idx", Integer, primary_key=True, autoincrement=False),
+        Column("task_path", Text, nullable=False),
+        Column("channel", Text, nullable=False),
+        Column("type", Text, nullable=False),
+        Column("blob", LargeBinary, nullable=False),
+    ]
+
+
 # One row per (channel, version) of a large value: a channel that did not
 # change since the last checkpoint keeps its version, so its value is never
 # written again. Values of at most `_rows.INLINE_LIMIT` bytes travel inside the
 # checkpoint row instead, so a step over a small state writes one row.
-blobs = Table(
-    "orchestra_checkpoint_blobs",
-    tables,
-    Column("thread_id", Text, primary_key=True),
-    Column("checkpoint_ns", Text, primary_key=True),
-    Column("channel", Text, primary_key=True),
-    Column("version", Text, primary_key=True),
-    Column("type", Text, nullable=False),
-    # NULL with type "empty": the channel had a version but no value (rows
-    # written by this version of the code never are; a missing row says so).
-    Column("blob", LargeBinary, nullable=True),
-    sqlite_with_rowid=False,
-)
+# Blobs and writes are rowid tables on SQLite, like the checkpoints: a WITHOUT ROWID
+# table keeps whole rows in its key b-tree, and SQLite compares a key with a row
+# that overflowed by reading the entire row, so every insert or lookup near a
+# 100 KB value copied it (and its overflow pages) again.
+blobs = Table("orchestra_checkpoint_blobs", tables, *_blob_columns())
 
-writes = Table(
-    "orchestra_checkpoint_writes",
-    tables,
-    Column("thread_id", Text, primary_key=True),
-    Column("checkpoint_ns", Text, primary_key=True),
-    Column("checkpoint_id", Text, primary_key=True),
-    Column("task_id", Text, primary_key=True),
-    Column("idx", Integer, primary_key=True, autoincrement=False),
-    Column("task_path", Text, nullable=False),
-    Column("channel", Text, nullable=False),
-    Column("type", Text, nullable=False),
-    Column("blob", LargeBinary, nullable=False),
-    sqlite_with_rowid=False,
-)
+writes = Table("orchestra_checkpoint_writes", tables, *_write_columns())
 
 # The journal (`orchestra.journal`): each model, tool or function call made inside a node,
 # recorded before its result is used, so a node re-run after a crash replays it. The
@@ -205,9 +213,24 @@ _checkpoints_v1 = Table(
     checkpoints.name, _released, *_checkpoint_columns(), sqlite_with_rowid=False
 )
 _by_run_v1 = Index(_by_run.name, _checkpoints_v1.c.run_id)
+# Schema versions 1-6 kept blobs and writes in WITHOUT ROWID tables.
+_blobs_v1 = Table(blobs.name, _released, *_blob_columns(), sqlite_with_rowid=False)
+_writes_v1 = Table(writes.name, _released, *_write_columns(), sqlite_with_rowid=False)
 # The rebuilt table, under a temporary name until the old one is dropped.
 _checkpoints_v6 = Table(f"{checkpoints.name}_v6", _released, *_checkpoint_columns())
 _columns = [c.name for c in checkpoints.columns]
+
+
+def _rebuild(old: Table, columns: Callable[[], list[Column[Any]]]) -> tuple[Executable, ...]:
+    """SQLite: `old` rebuilt as a rowid table of `columns`, rows kept (it has no index)."""
+    staging = Table(f"{old.name}_rebuilt", MetaData(), *columns())
+    names = [c.name for c in staging.columns]
+    return (
+        CreateTable(staging),
+        insert(staging).from_select(names, select(*old.c)),
+        DropTable(old),
+        text(f"ALTER TABLE {staging.name} RENAME TO {old.name}"),
+    )
 
 
 class OnlyOn(NamedTuple):
@@ -223,8 +246,8 @@ MIGRATIONS: list[tuple[MigrationStep, ...]] = [
     (CreateTable(schema_versions, if_not_exists=True),),
     (
         CreateTable(_checkpoints_v1, if_not_exists=True),
-        CreateTable(blobs, if_not_exists=True),
-        CreateTable(writes, if_not_exists=True),
+        CreateTable(_blobs_v1, if_not_exists=True),
+        CreateTable(_writes_v1, if_not_exists=True),
         CreateIndex(_by_run_v1, if_not_exists=True),
     ),
     (CreateTable(journal, if_not_exists=True),),
@@ -249,6 +272,12 @@ MIGRATIONS: list[tuple[MigrationStep, ...]] = [
             text(f"ALTER TABLE {_checkpoints_v6.name} RENAME TO {checkpoints.name}"),
             CreateIndex(_by_set_run),
         )
+    ),
+    # SQLite: blobs and writes move to rowid tables too (see `blobs`), rows kept.
+    tuple(
+        OnlyOn("sqlite", step)
+        for old, columns in ((_blobs_v1, _blob_columns), (_writes_v1, _write_columns))
+        for step in _rebuild(old, columns)
     ),
 ]
 
