@@ -36,6 +36,29 @@ class IdIndex:
             return None
         return entry[1]
 
+    def append_new(self, current: list[Any], incoming: list[Any]) -> list[Any] | None:
+        """`current` and then the items of `incoming` (each with an `id`) whose ids it does
+        not hold yet, as a new list whose ids are kept; None when `current` is not known.
+
+        A reducer's common merge in one call: `take`, append, then `keep`.
+        """
+        known = self._known
+        with self._lock:
+            entry = known.pop(id(current), None)
+        if entry is None or entry[0] is not current or len(entry[1]) != len(current):
+            return None
+        ids = entry[1]
+        merged = current.copy()
+        for item in incoming:
+            if item.id not in ids:
+                ids.add(item.id)
+                merged.append(item)
+        with self._lock:
+            known[id(merged)] = (merged, ids)
+            if len(known) > self._size:
+                del known[next(iter(known))]
+        return merged
+
     def keep(self, merged: list[Any], ids: set[Hashable]) -> None:
         """Remember `ids` as the ids of `merged` (every one distinct), forgetting the oldest."""
         with self._lock:

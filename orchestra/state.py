@@ -167,6 +167,12 @@ def merge_records(current: Sequence[_R] | None, new: Sequence[_R] | _R | None) -
     Costs the number of new records, not of the records so far, when `current` is the list
     the previous merge returned (as in LangGraph folding a fan-out's writes one by one).
     """
+    if type(current) is list and type(new) is list:
+        # The common merge (a node's records onto the list the previous merge returned)
+        # first, before the type checks below, which go through the ABC machinery.
+        merged = _RECORD_IDS.append_new(current, new)
+        if merged is not None:
+            return merged
     base = current if isinstance(current, list) else list(current or [])
     if new is None:
         return list(base)
@@ -217,16 +223,20 @@ def _plain_and_fresh(messages: list[Any], seen: set[Any]) -> bool:
     ids = set()
     for message in messages:
         kind = type(message)
-        if (
-            not issubclass(kind, BaseMessage)
-            or issubclass(kind, BaseMessageChunk | RemoveMessage)
-            or message.id is None
-            or message.id in seen
-            or message.id in ids
-        ):
+        plain = _PLAIN_TYPES.get(kind)
+        if plain is None:
+            plain = _PLAIN_TYPES[kind] = issubclass(kind, BaseMessage) and not issubclass(
+                kind, BaseMessageChunk | RemoveMessage
+            )
+        if not plain or message.id is None or message.id in seen or message.id in ids:
             return False
         ids.add(message.id)
     return True
+
+
+_PLAIN_TYPES: dict[type, bool] = {}
+"""Whether each message class is a plain message (not a chunk or a removal), decided once:
+`issubclass` against pydantic classes goes through the ABC machinery on every call."""
 
 
 def keep_last(current: _T, new: _T) -> _T:
