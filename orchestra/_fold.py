@@ -101,16 +101,20 @@ def _plain_and_fresh(messages: list[Any], seen: set[Hashable]) -> bool:
     ids = set()
     for message in messages:
         kind = type(message)
-        if (
-            not issubclass(kind, BaseMessage)
-            or issubclass(kind, BaseMessageChunk | RemoveMessage)
-            or message.id is None
-            or message.id in seen
-            or message.id in ids
-        ):
+        plain = _PLAIN_TYPES.get(kind)
+        if plain is None:
+            plain = _PLAIN_TYPES[kind] = issubclass(kind, BaseMessage) and not issubclass(
+                kind, BaseMessageChunk | RemoveMessage
+            )
+        if not plain or message.id is None or message.id in seen or message.id in ids:
             return False
         ids.add(message.id)
     return True
+
+
+_PLAIN_TYPES: dict[type, bool] = {}
+"""Whether each message class is a plain message (not a chunk or a removal), decided once:
+`issubclass` against pydantic classes goes through the ABC machinery on every call."""
 
 
 _FOLDS = (merge_records, append_messages)

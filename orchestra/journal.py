@@ -39,6 +39,7 @@ __all__ = [
     "JournalCursor",
     "aonce",
     "idempotency_key",
+    "journal_open",
     "journaling",
     "keeping_failures",
     "once",
@@ -61,6 +62,11 @@ def idempotency_key() -> str | None:
     header, a unique column) when the call has side effects.
     """
     return _KEY.get()
+
+
+def journal_open() -> bool:
+    """Whether a call made now would be journaled (inside a node's `journaling` block)."""
+    return _CURSOR.get() is not None
 
 
 class JournalCursor:

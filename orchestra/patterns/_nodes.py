@@ -22,6 +22,7 @@ from orchestra._messages import text_message
 from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
+from orchestra.patterns._direct import direct_update, takes_direct_lane
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
 from orchestra.workflow import Member, Workflow
 
@@ -149,8 +150,9 @@ Runners = tuple[
 
 
 def agent_node(agent: Agent, *, publishes: bool = True) -> RunnableCallable:
-    """The node of an agent working as a member: `step_node` of its `agent_step`, with a
-    direct lane for runs without limits, which a pipeline of plain agents pays per step.
+    """The node of an agent working as a member: `step_node` of its `agent_step`, with
+    direct lanes for runs without limits and for plain calls (`orchestra.patterns._direct`),
+    which a pipeline of plain agents pays per step.
 
     With `publishes` false the call is recorded (`results`, `messages`) but its output is
     not made the state's `output`: a mapped branch's, which the merge overwrites.
@@ -165,6 +167,8 @@ def agent_runners(agent: Agent, *, publishes: bool = True) -> Runners:
     writes = agent.writes
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        if takes_direct_lane(agent, config):
+            return direct_update(agent, state, config, writes, publishes)
         if not unguarded(config):
             return guarded(state, config)
         with journaling(config):
