@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, Select, create_engine, event
 from sqlalchemy.engine import URL
 
 from orchestra.checkpoint._backend import (
@@ -40,6 +40,7 @@ from orchestra.checkpoint._backend import (
 from orchestra.checkpoint._group_commit import LINGER, GroupCommit, Request
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._sqlite_inserts import DriverInserts
+from orchestra.checkpoint._sqlite_reads import DriverReads
 from orchestra.checkpoint._statements import json_text
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -95,6 +96,7 @@ class SQLiteBackend:
         # Whether a lingering insert waits for company: only where commits fsync.
         self._linger = not cheap_commits
         self._inserts = DriverInserts(InsertCompiler(self.engine.dialect))
+        self._reads = DriverReads(self.engine.dialect)
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" event issues
@@ -120,10 +122,25 @@ class SQLiteBackend:
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
         self._inserts.register(statement, columns)
 
+    def precompile_read(self, statement: Select[Any]) -> None:
+        """Run plans that start with `statement` (and whose every step is registered so)
+        straight on the driver: see `_sqlite_reads`."""
+        self._reads.register(statement)
+
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
+            try:
+                first = next(plan)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if first in self._reads:
+                pooled = self.engine.raw_connection()
+                try:
+                    return self._reads.drive(plan, first, pooled.driver_connection)  # type: ignore[arg-type]
+                finally:
+                    pooled.close()
             with self.engine.connect() as conn:
-                return drive(plan, functools.partial(execute, conn))
+                return drive(plan, functools.partial(execute, conn), first)
         return self._group.call(functools.partial(self._drive_writer, plan))
 
     async def arun(self, plan: Plan[T], *, write: bool) -> T:
