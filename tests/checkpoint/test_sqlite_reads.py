@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, insert
 
 from orchestra.checkpoint import SQLCheckpointer
-from orchestra.checkpoint._plans import select_rows
+from orchestra.checkpoint._plans import Plan, Step, select_rows
 from orchestra.checkpoint._sqlite_reads import CompiledRead
 from orchestra.checkpoint._statements import Statements
+from orchestra.checkpoint.schema import journal
+from orchestra.checkpoint.sqlite import SQLiteBackend
+from tests.checkpoint.held_writer import journal_row
 
 
 @pytest.fixture
@@ -99,3 +104,41 @@ def test_a_compiled_read_returns_the_rows_sqlalchemy_returns(
 
     assert [tuple(r) for r in ours] == [tuple(r) for r in theirs]
     assert ours[0]._mapping["metadata"] == {"step": 3, "source": "loop", "run_id": "r1"}
+
+
+def test_get_tuple_reads_on_the_idle_writer_connection(sqlite_saver: SQLCheckpointer) -> None:
+    _put_with_writes(sqlite_saver)
+    backend = sqlite_saver._backend
+    assert isinstance(backend, SQLiteBackend)
+    on_writer: list[str] = []
+    backend._writer_driver.set_trace_callback(on_writer.append)
+
+    found = sqlite_saver.get_tuple({"configurable": {"thread_id": "t"}})
+
+    assert found is not None
+    assert on_writer[0] == "BEGIN"
+    assert on_writer[1].startswith("SELECT")
+    assert on_writer[-1] == "ROLLBACK"
+
+
+def _hold(started: threading.Event, release: threading.Event) -> Plan[None]:
+    started.set()
+    assert release.wait(10)
+    yield Step(insert(journal).values(journal_row("holder")))
+
+
+def test_get_tuple_does_not_wait_for_a_busy_writer(sqlite_saver: SQLCheckpointer) -> None:
+    stored = _put_with_writes(sqlite_saver)
+    started, release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(sqlite_saver._backend.run, _hold(started, release), write=True)
+        assert started.wait(10)
+        try:
+            reader = pool.submit(sqlite_saver.get_tuple, {"configurable": {"thread_id": "t"}})
+            found = reader.result(timeout=5)  # read beside the writer, not after it
+        finally:
+            release.set()
+        holder.result(timeout=10)
+
+    assert found is not None
+    assert found.config == stored
