@@ -250,10 +250,11 @@ def execute(conn: Connection, step: Step) -> Outcome:
     return Outcome(result.all() if result.returns_rows else [], result.rowcount)
 
 
-def drive(plan: Plan[T], run_step: Callable[[Step], Outcome]) -> T:
-    """Run `plan`, feeding each step's outcome back into it."""
+def drive(plan: Plan[T], run_step: Callable[[Step], Outcome], first: Step | None = None) -> T:
+    """Run `plan`, feeding each step's outcome back into it (`first`: its first step,
+    already taken from it)."""
     try:
-        step = next(plan)
+        step = next(plan) if first is None else first
         while True:
             step = plan.send(run_step(step))
     except StopIteration as done:

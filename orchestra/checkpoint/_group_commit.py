@@ -199,6 +199,25 @@ class GroupCommit:
             self._lead()
         return request.outcome()
 
+    def run_if_idle(self, work: Callable[[], T]) -> tuple[bool, T | None]:
+        """Run `work` on this thread if the writer is idle, holding it meanwhile: (True, its
+        result). (False, None) at once if the writer is busy, lingered on, or closed.
+
+        For a sync read on the writer's own connection, whose pages and compiled statements
+        are warm, where a pooled connection would cost a checkout; a busy writer is never
+        waited for (the caller reads elsewhere).
+        """
+        with self._mutex:
+            alone = not self._leading and not self._closed and self._lingerer is None
+            if not alone:
+                return False, None
+            self._leading = True
+        try:
+            return True, work()
+        finally:
+            with self._mutex:
+                self._pass_lead(worker=False)
+
     async def acall(
         self, work: Callable[[], T], *, read_only: bool = False, single_statement: bool = False
     ) -> T:

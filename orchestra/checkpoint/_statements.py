@@ -153,6 +153,10 @@ class Statements:
             (self.upsert_writes, write_columns),
         ]
 
+    def hot_reads(self) -> list[Select[Any]]:
+        """The SELECTs of `get_tuple`, which every invoke runs first."""
+        return [self.latest_checkpoint, self.checkpoint_by_id, self.blobs_of, self.writes_of]
+
     # -- setup ---------------------------------------------------------------
 
     def setup_lock(self) -> Select[Any] | None:

@@ -6,8 +6,10 @@ A write transaction begins with `BEGIN IMMEDIATE`, and a lone statement takes
 the write lock as it starts, so a writer never holds a read snapshot while it
 waits: other processes' writers make it wait out `busy_timeout`, never fail
 with "database is locked". Sync reads use pooled connections, which WAL lets
-run beside the writer; async reads join the writer's queue, so an event loop
-never needs a thread per call (sqlite3 is a blocking library). A burst of async
+run beside the writer; `get_tuple`'s, which start every invoke, take the writer's
+own connection when it is idle (warm pages, no checkout). Async reads join the
+writer's queue, so an event loop never needs a thread per call (sqlite3 is a
+blocking library). A burst of async
 requests may be committed on the loop's own thread, but never one that would
 wait for another process's lock.
 
@@ -27,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, Select, create_engine, event
 from sqlalchemy.engine import URL
 
 from orchestra.checkpoint._backend import (
@@ -38,8 +40,9 @@ from orchestra.checkpoint._backend import (
     execute,
 )
 from orchestra.checkpoint._group_commit import LINGER, GroupCommit, Request
-from orchestra.checkpoint._plans import Plan
+from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint._sqlite_inserts import DriverInserts
+from orchestra.checkpoint._sqlite_reads import DriverReads
 from orchestra.checkpoint._statements import json_text
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -95,6 +98,7 @@ class SQLiteBackend:
         # Whether a lingering insert waits for company: only where commits fsync.
         self._linger = not cheap_commits
         self._inserts = DriverInserts(InsertCompiler(self.engine.dialect))
+        self._reads = DriverReads(self.engine.dialect)
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" event issues
@@ -120,11 +124,42 @@ class SQLiteBackend:
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
         self._inserts.register(statement, columns)
 
+    def precompile_read(self, statement: Select[Any]) -> None:
+        """Run plans that start with `statement` (and whose every step is registered so)
+        straight on the driver: see `_sqlite_reads`."""
+        self._reads.register(statement)
+
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
+            try:
+                first = next(plan)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if first in self._reads:
+                return self._read_on_driver(plan, first)
             with self.engine.connect() as conn:
-                return drive(plan, functools.partial(execute, conn))
+                return drive(plan, functools.partial(execute, conn), first)
         return self._group.call(functools.partial(self._drive_writer, plan))
+
+    def _read_on_driver(self, plan: Plan[T], first: Step) -> T:
+        """Run a read plan of precompiled SELECTs: on the writer's connection when it is idle
+        (warm, and no pool checkout), else on a pooled one, which WAL lets read beside it."""
+        writer = self._writer
+        if writer is not None and not writer.invalidated:
+            ran, result = self._group.run_if_idle(
+                functools.partial(self._read_on_writer, plan, first)
+            )
+            if ran:
+                return result  # type: ignore[return-value]
+        pooled = self.engine.raw_connection()
+        try:
+            return self._reads.drive(plan, first, pooled.driver_connection)  # type: ignore[arg-type]
+        finally:
+            pooled.close()
+
+    def _read_on_writer(self, plan: Plan[T], first: Step) -> T:
+        # Looked up while holding the writer: a failed write may have replaced it.
+        return self._reads.drive(plan, first, self._writer_driver)
 
     async def arun(self, plan: Plan[T], *, write: bool) -> T:
         # Reads too: one writer thread serves every async call, so a thousand
