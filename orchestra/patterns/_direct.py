@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from orchestra._guard import LIFTED_KEY, LIMITS_KEY
@@ -24,21 +24,26 @@ from orchestra.journal import journal_open
 from orchestra.policy import DEFAULT_PRICES
 from orchestra.state import AgentResult, Usage, new_id, trusted
 
-__all__ = ["direct_update", "takes_direct_lane"]
+__all__ = ["adirect_update", "direct_agent", "direct_run", "direct_update"]
 
 
-def takes_direct_lane(agent: Agent, config: RunnableConfig) -> bool:
-    """Whether `agent`'s call in this run needs nothing the general path adds: no tools,
-    schema, retries, timeout or fallbacks; no limits, lifted halts, journal or call bounds."""
-    if (
+def direct_agent(agent: Agent) -> bool:
+    """Whether `agent` itself needs nothing the general path adds: no tools, schema,
+    retries, timeout or fallbacks, and a chat model (or the default one, resolved on first
+    call). Decided once, when its node is built: an agent is not changed after that."""
+    return not (
         agent.tools
         or agent.output is not None
         or agent.fallback
         or agent.retry is not None
         or agent.timeout is not None
-        or not is_chat_model(agent.model)
-    ):
-        return False
+        or (agent.model is not None and not is_chat_model(agent.model))
+    )
+
+
+def direct_run(config: RunnableConfig) -> bool:
+    """Whether this run lets a `direct_agent` take the lane: no limits, lifted halts,
+    journal or call bounds. Checked per call, as these change from run to run."""
     metadata = config.get("metadata")
     if metadata and LIMITS_KEY in metadata:
         return False
@@ -55,12 +60,42 @@ def takes_direct_lane(agent: Agent, config: RunnableConfig) -> bool:
 def direct_update(
     agent: Agent, state: Any, config: RunnableConfig, writes: str | None, publishes: bool
 ) -> dict[str, Any]:
-    """What the general path returns for a call that `takes_direct_lane`: the same record
-    (priced at the default prices), the reply named after the agent, the same keys."""
+    """What the general path returns for a call of a `direct_agent` in a `direct_run`: the
+    same record (priced at the default prices), the reply named after the agent, the same
+    keys."""
     started, clock = time.time(), time.perf_counter()
     model = agent.model
+    if model is None:
+        model = agent._chat_model()
     messages = agent.messages(state)
     reply = model.invoke(messages, config)  # type: ignore[union-attr]
+    return _update(agent, state, model, messages, reply, started, clock, writes, publishes)
+
+
+async def adirect_update(
+    agent: Agent, state: Any, config: RunnableConfig, writes: str | None, publishes: bool
+) -> dict[str, Any]:
+    """Async twin of `direct_update`: the model's `ainvoke`, the same update."""
+    started, clock = time.time(), time.perf_counter()
+    model = agent.model
+    if model is None:
+        model = agent._chat_model()
+    messages = agent.messages(state)
+    reply = await model.ainvoke(messages, config)  # type: ignore[union-attr]
+    return _update(agent, state, model, messages, reply, started, clock, writes, publishes)
+
+
+def _update(
+    agent: Agent,
+    state: Any,
+    model: Any,
+    messages: list[BaseMessage],
+    reply: Any,
+    started: float,
+    clock: float,
+    writes: str | None,
+    publishes: bool,
+) -> dict[str, Any]:
     if type(reply) is not AIMessage:
         reply = _as_ai(reply)
     if reply.tool_calls:

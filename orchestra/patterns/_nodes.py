@@ -22,7 +22,7 @@ from orchestra._messages import text_message
 from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
-from orchestra.patterns._direct import direct_update, takes_direct_lane
+from orchestra.patterns._direct import adirect_update, direct_agent, direct_run, direct_update
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
 from orchestra.workflow import Member, Workflow
 
@@ -165,9 +165,10 @@ def agent_runners(agent: Agent, *, publishes: bool = True) -> Runners:
     """The functions of `agent_node`."""
     guarded, aguarded = _runners(agent_step(agent, publishes=publishes))
     writes = agent.writes
+    direct = direct_agent(agent)
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        if takes_direct_lane(agent, config):
+        if direct and direct_run(config):
             return direct_update(agent, state, config, writes, publishes)
         if not unguarded(config):
             return guarded(state, config)
@@ -176,6 +177,8 @@ def agent_runners(agent: Agent, *, publishes: bool = True) -> Runners:
         return _member_update(priced(call), writes, publishes)
 
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        if direct and direct_run(config):
+            return await adirect_update(agent, state, config, writes, publishes)
         if not unguarded(config):
             return await aguarded(state, config)
         with journaling(config):

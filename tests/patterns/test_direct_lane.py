@@ -88,3 +88,35 @@ def test_a_tool_call_from_an_agent_without_tools_fails_alike(config: Any) -> Non
 
     with pytest.raises(StructuredOutputError, match="unknown tool 'search'"):
         flow.invoke({"goal": "tidal power"}, config)
+
+
+@pytest.mark.parametrize("model_name", ["scripted", "gpt-4o-mini"])
+async def test_the_async_direct_lane_records_what_the_general_path_records(
+    model_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoked: list[str] = []
+    general_path = Agent.ainvoke
+
+    async def spy(self: Agent, *args: Any, **kwargs: Any) -> Any:
+        invoked.append(self.name)
+        return await general_path(self, *args, **kwargs)
+
+    monkeypatch.setattr(Agent, "ainvoke", spy)
+
+    direct = await _flow(model_name).ainvoke({"goal": "tidal power"})
+    assert invoked == []
+    general = await _flow(model_name).ainvoke({"goal": "tidal power"}, GENERAL)
+    assert invoked == ["research", "write"]
+
+    assert _comparable(direct) == _comparable(general)
+    assert _comparable(direct) == _comparable(_flow(model_name).invoke({"goal": "tidal power"}))
+
+
+@pytest.mark.parametrize("config", [None, GENERAL])
+async def test_a_tool_call_from_an_agent_without_tools_fails_alike_async(config: Any) -> None:
+    call = {"name": "search", "args": {"q": "tides"}, "id": "call_1"}
+    model = ScriptedModel(replies=[AIMessage(content="", tool_calls=[call])])
+    flow = pipeline(Agent("research", "Find facts.", model=model)).compile()
+
+    with pytest.raises(StructuredOutputError, match="unknown tool 'search'"):
+        await flow.ainvoke({"goal": "tidal power"}, config)
