@@ -38,7 +38,7 @@ class FoldedList(BinaryOperatorAggregate[Any]):
         current = self.value
         ids, of = self._ids, self._ids_of
         self._ids = self._ids_of = None
-        if not values or not isinstance(current, list) or any(map(_special, values)):
+        if not values or type(current) is not list or any(map(_special, values)):
             return super().update(values)
         known = ids if of is current and ids is not None and len(ids) == len(current) else None
         if self.operator is merge_records:
@@ -52,7 +52,12 @@ class FoldedList(BinaryOperatorAggregate[Any]):
 def _special(value: Any) -> bool:
     """Writes the plain reducer path handles: overwrites, and dicts (one message as a dict,
     or an overwrite in its dict forms)."""
-    return isinstance(value, Overwrite | dict)
+    return isinstance(value, _SPECIAL)
+
+
+_SPECIAL = (Overwrite, dict)
+"""A tuple, not `Overwrite | dict`: a union would be built anew on every check."""
+_RECORDS = (AgentResult, Decision)
 
 
 def _fold_records(
@@ -65,7 +70,7 @@ def _fold_records(
     for value in values:
         if value is None:
             continue
-        for record in [value] if isinstance(value, AgentResult | Decision) else value:
+        for record in (value,) if isinstance(value, _RECORDS) else value:
             if record.id not in seen:
                 seen.add(record.id)
                 merged.append(record)
@@ -80,12 +85,13 @@ def _fold_messages(
     merged = current
     copied = False
     for value in values:
-        incoming = value if isinstance(value, list) else [value]
-        if seen is not None and incoming and _plain_and_fresh(incoming, seen):
+        incoming = value if type(value) is list else [value]
+        fresh = _fresh_ids(incoming, seen) if seen is not None and incoming else None
+        if fresh is not None:
             if not copied:
                 merged, copied = list(merged), True
             merged.extend(incoming)
-            seen.update(message.id for message in incoming)
+            seen |= fresh  # type: ignore[operator]
         else:
             merged = add_messages(list(merged), value)  # type: ignore[assignment]
             copied = True
@@ -95,10 +101,11 @@ def _fold_messages(
     return merged, seen if seen is not None else {message.id for message in merged}
 
 
-def _plain_and_fresh(messages: list[Any], seen: set[Hashable]) -> bool:
-    """True when `add_messages` would just append `messages`: plain messages (no chunks, no
-    removals), each with an id that is neither in `seen` nor repeated among them."""
-    ids = set()
+def _fresh_ids(messages: list[Any], seen: set[Hashable]) -> set[Hashable] | None:
+    """The ids of `messages` when `add_messages` would just append them: plain messages (no
+    chunks, no removals), each with an id that is neither in `seen` nor repeated among them;
+    None otherwise."""
+    ids: set[Hashable] = set()
     for message in messages:
         kind = type(message)
         plain = _PLAIN_TYPES.get(kind)
@@ -106,10 +113,11 @@ def _plain_and_fresh(messages: list[Any], seen: set[Hashable]) -> bool:
             plain = _PLAIN_TYPES[kind] = issubclass(kind, BaseMessage) and not issubclass(
                 kind, BaseMessageChunk | RemoveMessage
             )
-        if not plain or message.id is None or message.id in seen or message.id in ids:
-            return False
-        ids.add(message.id)
-    return True
+        id_ = message.id
+        if not plain or id_ is None or id_ in seen or id_ in ids:
+            return None
+        ids.add(id_)
+    return ids
 
 
 _PLAIN_TYPES: dict[type, bool] = {}
