@@ -431,13 +431,17 @@ class Agent:
         started, clock = time.time(), time.perf_counter()
         model = self.model
         if model is not None and not is_chat_model(model):
-            func = self._function()
+            func = cast("Callable[[Any], Any]", model)  # quoted: not built per call
+            call_function: Callable[[], Awaitable[Any]]
+            if inspect.iscoroutinefunction(func):
+                # Its coroutine itself, not one awaiting it: a frame less on every
+                # resume of a call that waits.
+                call_function = partial(func, state)
+            else:
 
-            async def call_function() -> Any:
-                if inspect.iscoroutinefunction(func):
-                    return await func(state)
-                value = await asyncio.to_thread(func, state)
-                return await value if inspect.isawaitable(value) else value
+                async def call_function() -> Any:
+                    value = await asyncio.to_thread(func, state)
+                    return await value if inspect.isawaitable(value) else value
 
             value = await aonce(
                 "function",
@@ -458,7 +462,7 @@ class Agent:
         model = self.model
         if model is None or is_chat_model(model):
             raise DefinitionError(f"Agent {self.name!r} has no function model")
-        return cast(Callable[[Any], Any], model)
+        return cast("Callable[[Any], Any]", model)
 
     def _chat_model(self) -> BaseChatModel:
         if self.model is None:

@@ -135,7 +135,7 @@ class CombinedInsert:
     @property
     def row_major(self) -> bool:
         """Whether the driver's parameters are the rows' columns in order (one batch, qmark)."""
-        return self._rows_args is not None
+        return self._rows_args is not None and self._rows_args.in_order
 
     def args(self, batches: Sequence[Rows]) -> Any:
         """The driver's parameters: a tuple (qmark) or a dict (pyformat)."""
@@ -147,16 +147,21 @@ class CombinedInsert:
 class _RowsArgs:
     """Positional parameters of a one-batch statement, read straight off its rows.
 
-    The common case on SQLite: the parameters are the rows' columns in row-major
-    order, and most columns need no conversion, so a C-level `itemgetter` reads
-    each row and only the few converted columns (JSON, floats) cost a call.
+    The common case on SQLite: the parameters are the rows' columns row by row (in
+    the table's column order, which may differ from the rows'), and most columns need
+    no conversion, so a C-level `itemgetter` reads each row and only the few
+    converted columns (JSON, floats) cost a call.
     """
 
-    __slots__ = ("_convert", "_getter")
+    __slots__ = ("_convert", "_getter", "in_order")
 
-    def __init__(self, columns: Sequence[str], convert: tuple[tuple[int, Any], ...]) -> None:
+    def __init__(
+        self, columns: Sequence[str], convert: tuple[tuple[int, Any], ...], *, in_order: bool
+    ) -> None:
         self._getter = itemgetter(*columns)
         self._convert = convert
+        self.in_order = in_order
+        """Whether the statement binds each row's columns in the order the rows give them."""
 
     @classmethod
     def for_statement(
@@ -170,12 +175,15 @@ class _RowsArgs:
         if len(parts) != 1 or len(parts[0][1]) < 2:
             return None
         _, columns, count = parts[0]
-        expected = [(0, row, column) for row in range(count) for column in columns]
+        order = [column for _, _, _, column in where[: len(columns)]]
+        if sorted(order) != sorted(columns):
+            return None
+        expected = [(0, row, column) for row in range(count) for column in order]
         if [entry[1:] for entry in where] != expected:
             return None
         first_row = statement.parameters[: len(columns)]
         convert = tuple((index, process) for index, (_, process) in enumerate(first_row) if process)
-        return cls(columns, convert)
+        return cls(order, convert, in_order=order == list(columns))
 
     def __call__(self, rows: Rows) -> tuple[Any, ...]:
         getter, convert = self._getter, self._convert
