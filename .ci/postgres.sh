@@ -35,9 +35,10 @@ _pg_bindir() {
     echo "$dir"
 }
 
+# The first port from $1 (default 54329) up to 54429 that nothing listens on.
 _pg_free_port() {
     local port
-    for port in $(seq 54329 54429); do
+    for port in $(seq "${1:-54329}" 54429); do
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
@@ -91,10 +92,45 @@ _pgbouncer_start() {
         fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >&2 || return 1
     fi
-    if [ -f "$_pg_dir/pgbouncer.pid" ] && kill -0 "$(cat "$_pg_dir/pgbouncer.pid")" 2>/dev/null; then
+    local attempt first=54329
+    for attempt in 1 2 3; do
+        _pgbouncer_launch "$pg_port" "$first" || return 1
         port="$(cat "$_pg_dir/pgbouncer.port")"
+        # pgbouncer daemonizes before it binds: a port found free can be taken in between
+        # (a client socket's ephemeral port is in this range too), so wait until it answers.
+        if _pg_listening "$port"; then
+            export ORCHESTRA_TEST_PGBOUNCER_URL="postgresql+psycopg://orchestra@127.0.0.1:$port/orchestra"
+            echo "postgres.sh: pgbouncer (transaction pooling) on 127.0.0.1:$port" >&2
+            return 0
+        fi
+        echo "postgres.sh: pgbouncer did not start on port $port (attempt $attempt)" >&2
+        tail -n 3 "$_pg_dir/pgbouncer.log" >&2
+        rm -f "$_pg_dir/pgbouncer.pid"
+        first=$((port + 1))
+    done
+    return 1
+}
+
+# True once something accepts connections on 127.0.0.1:$1 (up to 5 s).
+_pg_listening() {
+    local tries
+    for tries in $(seq 50); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# Start pgbouncer in front of the server on port $1, on a free port from $2, unless one
+# is already running.
+_pgbouncer_launch() {
+    local pg_port="$1" port
+    if [ -f "$_pg_dir/pgbouncer.pid" ] && kill -0 "$(cat "$_pg_dir/pgbouncer.pid")" 2>/dev/null; then
+        return 0
     else
-        port="$(_pg_free_port)" || return 1
+        port="$(_pg_free_port "$2")" || return 1
         # Transaction pooling with two server connections: consecutive
         # transactions of one client land on different server sessions.
         _pg_as_owner sh -c "cat > '$_pg_dir/pgbouncer.ini'" <<INI
@@ -116,8 +152,6 @@ INI
         _pg_as_owner "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" -d -q "$_pg_dir/pgbouncer.ini" \
             || { cat "$_pg_dir/pgbouncer.log" >&2; return 1; }
     fi
-    export ORCHESTRA_TEST_PGBOUNCER_URL="postgresql+psycopg://orchestra@127.0.0.1:$port/orchestra"
-    echo "postgres.sh: pgbouncer (transaction pooling) on 127.0.0.1:$port" >&2
 }
 
 pg_stop() {
