@@ -34,7 +34,11 @@ class Price:
 
     def cost(self, usage: Usage) -> float:
         """The cost of `usage` at this price."""
-        return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1e6
+        return self.tokens_cost(usage.input_tokens, usage.output_tokens)
+
+    def tokens_cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The cost of this many input and output tokens at this price."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1e6
 
 
 DEFAULT_PRICES: Mapping[str, Price] = MappingProxyType(

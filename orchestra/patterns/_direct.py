@@ -107,7 +107,7 @@ def _update(
     received = meta.get("output_tokens", 0) if meta else 0
     total = meta.get("total_tokens", 0) if meta else 0
     price = DEFAULT_PRICES.get(label) if total and label is not None else None
-    cost = (sent * price.input + received * price.output) / 1e6 if price is not None else 0.0
+    cost = price.tokens_cost(sent, received) if price is not None else 0.0
     record = new_id()
     name = agent.name
     # Every field made here of its declared type, as `Agent._model_call` makes them.
