@@ -164,14 +164,20 @@ def test_max_steps_counts_every_agent_call(saver: SQLCheckpointer) -> None:
 
 
 def test_a_deadline_from_the_runs_start_stops_the_next_call(saver: SQLCheckpointer) -> None:
-    flow, models = three_steps(latency=0.3)
+    # Only the first call is slow, and it outlasts the deadline by a margin: the
+    # run's start-up on a loaded machine must not use the deadline up before it.
+    (a, ma), (b, mb), (c, mc) = (
+        agent(n, f"{n} says four words", latency=latency)
+        for n, latency in (("a", 1.2), ("b", 0.0), ("c", 0.0))
+    )
+    flow, models = pipeline(a, b, c, name="steps"), [ma, mb, mc]
 
     halted = run(
         flow,
         "go",
         thread_id="t",
         checkpointer=saver,
-        limits=Limits(deadline=timedelta(seconds=0.2)),
+        limits=Limits(deadline=timedelta(seconds=0.8)),
     )
 
     assert (halted.status, calls(models)) == ("halted", [1, 0, 0])
