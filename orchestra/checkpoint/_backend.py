@@ -133,6 +133,11 @@ class CombinedInsert:
         )
 
     @property
+    def where(self) -> tuple[tuple[str, int, int, str], ...]:
+        """For each driver parameter, in order: its bind name, batch, row and column."""
+        return self._where
+
+    @property
     def row_major(self) -> bool:
         """Whether the driver's parameters are the rows' columns in order (one batch, qmark)."""
         return self._rows_args is not None and self._rows_args.in_order

@@ -30,6 +30,8 @@ from orchestra.checkpoint._backend import (
     split,
 )
 from orchestra.checkpoint._held import HeldConnections
+from orchestra.checkpoint._pg_inserts import DriverInserts, Prepared
+from orchestra.checkpoint._pg_inserts import execute as execute_raw
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._run_writes import RunWrites
 from orchestra.errors import InvalidDatabaseURLError
@@ -81,6 +83,7 @@ class PostgresBackend:
         # sessions and can stall every client until `query_wait_timeout`.
         # Behind pgbouncer, statements go one round trip at a time.
         self._pipelined = options.prepared_statements
+        self._prepare = options.prepared_statements
         if not options.prepared_statements:
             connect_args["prepare_threshold"] = None
         elif async_commit and "options" not in url.query:
@@ -95,6 +98,7 @@ class PostgresBackend:
         }
         self.engine = engine or create_engine(self._url, **self._engine_args)
         self._inserts = InsertCompiler(self.engine.dialect)
+        self._raw = DriverInserts(self._inserts)
         self._held = HeldConnections(self.engine, options.pool_size)
         self._run_writes = RunWrites(self._insert_together, self._insert_now)
         # An async pool's connections belong to the event loop that opened
@@ -138,6 +142,12 @@ class PostgresBackend:
             self._run_writes.insert(_thread_of(batches), batches, linger=linger)
 
     def _insert_now(self, batches: Sequence[Batch]) -> None:
+        # One statement in autocommit is atomic by itself: straight through libpq.
+        one = None if self._set_local else self._raw.one(batches)
+        if one is not None:
+            with self._autocommit() as (driver, _, prepared):
+                execute_raw(driver, *one, prepared if self._prepare else None)
+            return
         statements = self._statements(batches)
         if statements:
             self._write_held(statements)
@@ -147,25 +157,25 @@ class PostgresBackend:
 
     def _write_held(self, statements: Sequence[tuple[str, Any]]) -> None:
         """Run `statements` atomically on a held connection, or a pooled one when all are busy."""
-        with self._autocommit() as (driver, cursor):
+        with self._autocommit() as (driver, cursor, _):
             self._write(driver, cursor, statements)
 
     @contextlib.contextmanager
-    def _autocommit(self) -> Iterator[tuple[Any, Any]]:
-        """A driver connection in autocommit and a cursor on it: a held one, or a pooled
-        one while every held connection is busy."""
+    def _autocommit(self) -> Iterator[tuple[Any, Any, Prepared | None]]:
+        """A driver connection in autocommit, a cursor on it and its prepared INSERTs: a
+        held one, or a pooled one (none prepared) while every held connection is busy."""
         held = self._held.take()
         if held is None:
             with self.engine.connect() as conn:
                 driver: Any = conn.connection.driver_connection
                 driver.autocommit = True
                 try:
-                    yield driver, driver
+                    yield driver, driver, None
                 finally:
                     driver.autocommit = False
             return
         try:
-            yield held.driver, held.cursor
+            yield held.driver, held.cursor, held.prepared
         finally:
             self._held.give(held)
 
@@ -237,7 +247,7 @@ class PostgresBackend:
 
     def fetch(self, sql: str, args: Any) -> list[Any]:
         """Run one precompiled query straight on the driver, in autocommit; its rows."""
-        with self._autocommit() as (_, cursor):
+        with self._autocommit() as (_, cursor, _):
             return cursor.execute(sql, args).fetchall()  # type: ignore[no-any-return]
 
     async def afetch(self, sql: str, args: Any) -> list[Any]:
