@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy import Engine, Insert, Select, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,6 +29,7 @@ from orchestra.checkpoint._backend import (
     execute,
     split,
 )
+from orchestra.checkpoint._driver_reads import DriverReads
 from orchestra.checkpoint._held import HeldConnections
 from orchestra.checkpoint._pg_inserts import DriverInserts, Prepared
 from orchestra.checkpoint._pg_inserts import execute as execute_raw
@@ -99,6 +100,7 @@ class PostgresBackend:
         self.engine = engine or create_engine(self._url, **self._engine_args)
         self._inserts = InsertCompiler(self.engine.dialect)
         self._raw = DriverInserts(self._inserts)
+        self._reads = DriverReads(self.engine.dialect)
         self._held = HeldConnections(self.engine, options.pool_size)
         self._run_writes = RunWrites(self._insert_together, self._insert_now)
         # An async pool's connections belong to the event loop that opened
@@ -121,6 +123,11 @@ class PostgresBackend:
 
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
         self._inserts.register(statement, columns)
+
+    def precompile_read(self, statement: Select[Any]) -> None:
+        """Run read plans that start with `statement` (and whose every step is registered
+        so) on a held connection's cursor: see `_driver_reads`."""
+        self._reads.register(statement)
 
     def _statements(self, batches: Sequence[Batch]) -> list[tuple[str, Any]]:
         """One combined statement, or one per chunk when a batch is very large."""
@@ -264,10 +271,17 @@ class PostgresBackend:
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
+            try:
+                first = next(plan)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if first in self._reads:
+                with self._autocommit() as (_, cursor, _):
+                    return self._reads.drive_autocommit(plan, first, cursor)
             # Reads in autocommit: at READ COMMITTED a transaction would add
             # BEGIN and COMMIT round trips and no consistency.
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                return drive(plan, functools.partial(execute, conn))
+                return drive(plan, functools.partial(execute, conn), first)
         with self.engine.begin() as conn:
             return drive(plan, functools.partial(execute, conn))
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text
 
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint.postgres import PostgresBackend
 from orchestra.checkpoint.schema import SCHEMA_VERSION, schema_versions
 from tests.checkpoint.graphs import pipeline
 
@@ -129,14 +130,26 @@ def test_prepared_statements_false_leaves_no_server_side_statements(
         postgres_url, pool_size=1, max_overflow=0, prepared_statements=prepared
     ) as saver:
         config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
-        saver.put(config, _checkpoint(1), {"step": 1}, {"n": 2.0})  # type: ignore[arg-type]
+        for i in range(1, 4):  # the per-step INSERT is prepared from its 2nd run
+            saver.put(config, _checkpoint(i), {"step": i}, {"n": float(i + 1)})  # type: ignore[arg-type]
         for _ in range(10):  # psycopg prepares a query from its 5th run
             saver.get_tuple(config)
+            list(saver.list(config))  # on a pooled connection
         with saver.engine.connect() as conn:
             prepared_count = conn.execute(
                 text("SELECT count(*) FROM pg_prepared_statements")
             ).scalar_one()
+        # The per-step statements run on a connection the saver holds apart from its pool.
+        backend = saver._backend
+        assert isinstance(backend, PostgresBackend)
+        held = backend._held.take()
+        assert held is not None
+        try:
+            found = held.driver.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+        finally:
+            backend._held.give(held)
     assert (prepared_count > 0) is prepared
+    assert (found[0] > 0) is prepared
 
 
 def test_the_saver_works_through_pgbouncer_in_transaction_mode(pgbouncer_url: str) -> None:
