@@ -151,13 +151,17 @@ class PostgresBackend:
     def _insert_now(self, batches: Sequence[Batch]) -> None:
         # One statement in autocommit is atomic by itself: straight through libpq.
         one = None if self._set_local else self._raw.one(batches)
-        if one is not None:
-            with self._autocommit() as (driver, _, prepared):
-                execute_raw(driver, *one, prepared if self._prepare else None)
+        if one is None:
+            statements = self._statements(batches)
+            if statements:
+                self._write_held(statements)
             return
-        statements = self._statements(batches)
-        if statements:
-            self._write_held(statements)
+        with self._autocommit() as (driver, cursor, prepared):
+            if driver.pgconn.parameter_status(b"client_encoding") == b"UTF8":
+                execute_raw(driver, *one, prepared if self._prepare else None)
+            else:
+                # The libpq path sends text as UTF-8; psycopg encodes any other.
+                self._write(driver, cursor, self._statements(batches))
 
     def _insert_together(self, requests: list[Sequence[Batch]]) -> None:
         self._insert_now([batch for batches in requests for batch in batches])

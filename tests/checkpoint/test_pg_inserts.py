@@ -120,3 +120,19 @@ def test_a_failing_insert_raises_the_driver_error_and_leaves_the_connection_usab
         found = saver.get_tuple(_config("ok"))
         assert found is not None
         assert found.checkpoint["channel_values"] == {"n": 3}
+
+
+def test_a_connection_in_another_client_encoding_stores_text_as_written(
+    postgres_url: str,
+) -> None:
+    url = make_url(postgres_url).update_query_dict({"client_encoding": "latin1"})
+    with SQLCheckpointer(url.render_as_string(hide_password=False)) as saver:
+        config = _config("lätin")
+        for i in range(1, PREPARE_AFTER + 2):
+            config = saver.put(config, _checkpoint(i, i), {"note": "é"}, {"n": float(i)})  # type: ignore[arg-type]
+    # Read over UTF-8: the saver's own reads do not decode JSON in other encodings.
+    with psycopg.connect(_dsn(postgres_url)) as conn:
+        rows = conn.execute(
+            "SELECT thread_id, metadata->>'note' FROM orchestra_checkpoints"
+        ).fetchall()
+    assert rows == [("lätin", "é")] * (PREPARE_AFTER + 1)
