@@ -152,10 +152,16 @@ def test_prepared_statements_false_leaves_no_server_side_statements(
     assert (found[0] > 0) is prepared
 
 
-def test_the_saver_works_through_pgbouncer_in_transaction_mode(pgbouncer_url: str) -> None:
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
+def test_the_saver_works_through_pgbouncer_in_transaction_mode(
+    pgbouncer_url: str, synchronous: Any
+) -> None:
     # pgbouncer hands each transaction to whichever of its two server
-    # sessions is free, so nothing may rely on session state.
-    with SQLCheckpointer(pgbouncer_url, prepared_statements=False, pool_size=6) as saver:
+    # sessions is free, so nothing may rely on session state. NORMAL sets
+    # synchronous_commit per transaction; FULL sends each step's INSERT alone.
+    with SQLCheckpointer(
+        pgbouncer_url, prepared_statements=False, pool_size=6, synchronous=synchronous
+    ) as saver:
         app = pipeline(10, saver)
 
         def run(i: int) -> int:
