@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, bindparam, make_url
+from sqlalchemy import Connection, Engine, Insert, Select, bindparam, make_url
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import ArgumentError
 
@@ -65,6 +65,9 @@ class Backend(Protocol):
 
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
         """Compile an INSERT that `insert` will run, binding these columns."""
+
+    def precompile_read(self, statement: Select[Any]) -> None:
+        """Run read plans that start with this SELECT straight on the driver."""
 
     def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
         """Run precompiled INSERTs, each with its rows, in one transaction.
@@ -131,6 +134,11 @@ class CombinedInsert:
             if self._statement.positional
             else None
         )
+
+    @property
+    def where(self) -> tuple[tuple[str, int, int, str], ...]:
+        """For each driver parameter, in order: its bind name, batch, row and column."""
+        return self._where
 
     @property
     def row_major(self) -> bool:

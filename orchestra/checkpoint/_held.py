@@ -18,6 +18,8 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine
 
+from orchestra.checkpoint._pg_inserts import Prepared
+
 __all__ = ["HeldConnection", "HeldConnections"]
 
 # Also what a closed or broken connection is not: its status is UNKNOWN.
@@ -27,13 +29,15 @@ _IDLE = TransactionStatus.IDLE
 class HeldConnection:
     """One psycopg connection in autocommit, and a cursor on it."""
 
-    __slots__ = ("_fairy", "cursor", "driver")
+    __slots__ = ("_fairy", "cursor", "driver", "prepared")
 
     def __init__(self, fairy: Any, driver: Any) -> None:
         self._fairy = fairy  # kept so the detached connection is not finalised
         self.driver: Any = driver
         self.driver.autocommit = True
         self.cursor: Any = self.driver.cursor()
+        self.prepared: Prepared = {}
+        """The per-step INSERTs prepared on this connection (`_pg_inserts`)."""
 
     def reusable(self) -> bool:
         """Open, healthy and outside any transaction: safe for the next caller."""

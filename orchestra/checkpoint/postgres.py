@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy import Engine, Insert, Select, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,7 +29,10 @@ from orchestra.checkpoint._backend import (
     execute,
     split,
 )
+from orchestra.checkpoint._driver_reads import DriverReads
 from orchestra.checkpoint._held import HeldConnections
+from orchestra.checkpoint._pg_inserts import DriverInserts, Prepared
+from orchestra.checkpoint._pg_inserts import execute as execute_raw
 from orchestra.checkpoint._plans import Plan
 from orchestra.checkpoint._run_writes import RunWrites
 from orchestra.errors import InvalidDatabaseURLError
@@ -81,6 +84,7 @@ class PostgresBackend:
         # sessions and can stall every client until `query_wait_timeout`.
         # Behind pgbouncer, statements go one round trip at a time.
         self._pipelined = options.prepared_statements
+        self._prepare = options.prepared_statements
         if not options.prepared_statements:
             connect_args["prepare_threshold"] = None
         elif async_commit and "options" not in url.query:
@@ -95,6 +99,8 @@ class PostgresBackend:
         }
         self.engine = engine or create_engine(self._url, **self._engine_args)
         self._inserts = InsertCompiler(self.engine.dialect)
+        self._raw = DriverInserts(self._inserts)
+        self._reads = DriverReads(self.engine.dialect)
         self._held = HeldConnections(self.engine, options.pool_size)
         self._run_writes = RunWrites(self._insert_together, self._insert_now)
         # An async pool's connections belong to the event loop that opened
@@ -118,6 +124,11 @@ class PostgresBackend:
     def precompile(self, statement: Insert, columns: Sequence[str]) -> None:
         self._inserts.register(statement, columns)
 
+    def precompile_read(self, statement: Select[Any]) -> None:
+        """Run read plans that start with `statement` (and whose every step is registered
+        so) on a held connection's cursor: see `_driver_reads`."""
+        self._reads.register(statement)
+
     def _statements(self, batches: Sequence[Batch]) -> list[tuple[str, Any]]:
         """One combined statement, or one per chunk when a batch is very large."""
         parts = split(batches)
@@ -138,34 +149,44 @@ class PostgresBackend:
             self._run_writes.insert(_thread_of(batches), batches, linger=linger)
 
     def _insert_now(self, batches: Sequence[Batch]) -> None:
-        statements = self._statements(batches)
-        if statements:
-            self._write_held(statements)
+        # One statement in autocommit is atomic by itself: straight through libpq.
+        one = None if self._set_local else self._raw.one(batches)
+        if one is None:
+            statements = self._statements(batches)
+            if statements:
+                self._write_held(statements)
+            return
+        with self._autocommit() as (driver, cursor, prepared):
+            if driver.pgconn.parameter_status(b"client_encoding") == b"UTF8":
+                execute_raw(driver, *one, prepared if self._prepare else None)
+            else:
+                # The libpq path sends text as UTF-8; psycopg encodes any other.
+                self._write(driver, cursor, self._statements(batches))
 
     def _insert_together(self, requests: list[Sequence[Batch]]) -> None:
         self._insert_now([batch for batches in requests for batch in batches])
 
     def _write_held(self, statements: Sequence[tuple[str, Any]]) -> None:
         """Run `statements` atomically on a held connection, or a pooled one when all are busy."""
-        with self._autocommit() as (driver, cursor):
+        with self._autocommit() as (driver, cursor, _):
             self._write(driver, cursor, statements)
 
     @contextlib.contextmanager
-    def _autocommit(self) -> Iterator[tuple[Any, Any]]:
-        """A driver connection in autocommit and a cursor on it: a held one, or a pooled
-        one while every held connection is busy."""
+    def _autocommit(self) -> Iterator[tuple[Any, Any, Prepared | None]]:
+        """A driver connection in autocommit, a cursor on it and its prepared INSERTs: a
+        held one, or a pooled one (none prepared) while every held connection is busy."""
         held = self._held.take()
         if held is None:
             with self.engine.connect() as conn:
                 driver: Any = conn.connection.driver_connection
                 driver.autocommit = True
                 try:
-                    yield driver, driver
+                    yield driver, driver, None
                 finally:
                     driver.autocommit = False
             return
         try:
-            yield held.driver, held.cursor
+            yield held.driver, held.cursor, held.prepared
         finally:
             self._held.give(held)
 
@@ -237,7 +258,7 @@ class PostgresBackend:
 
     def fetch(self, sql: str, args: Any) -> list[Any]:
         """Run one precompiled query straight on the driver, in autocommit; its rows."""
-        with self._autocommit() as (_, cursor):
+        with self._autocommit() as (_, cursor, _):
             return cursor.execute(sql, args).fetchall()  # type: ignore[no-any-return]
 
     async def afetch(self, sql: str, args: Any) -> list[Any]:
@@ -254,10 +275,17 @@ class PostgresBackend:
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
+            try:
+                first = next(plan)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if first in self._reads:
+                with self._autocommit() as (_, cursor, _):
+                    return self._reads.drive_autocommit(plan, first, cursor)
             # Reads in autocommit: at READ COMMITTED a transaction would add
             # BEGIN and COMMIT round trips and no consistency.
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                return drive(plan, functools.partial(execute, conn))
+                return drive(plan, functools.partial(execute, conn), first)
         with self.engine.begin() as conn:
             return drive(plan, functools.partial(execute, conn))
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import Any, Self
 
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import ERROR
@@ -41,9 +41,6 @@ from orchestra.checkpoint._statements import Statements
 from orchestra.checkpoint.allowlist import state_allowlist
 from orchestra.checkpoint.schema import journal as journal_table
 from orchestra.state import OrchestraState
-
-if TYPE_CHECKING:
-    from orchestra.checkpoint.sqlite import SQLiteBackend
 
 __all__ = ["DEFAULT_URL", "RetentionResult", "SQLCheckpointer"]
 
@@ -203,10 +200,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self._journal_insert = _journal.insert_statement(self._backend.dialect)
         self._backend.precompile(self._journal_insert, [c.name for c in journal_table.columns])
         self._journal_reader = _journal.JournalReader(self._backend)
-        if self._backend.dialect == "sqlite":
-            reads = cast("SQLiteBackend", self._backend)
-            for read in self._sql.hot_reads():
-                reads.precompile_read(read)
+        for read in self._sql.hot_reads():
+            self._backend.precompile_read(read)
         self._shared = _Shared()
 
     @property

@@ -39,10 +39,10 @@ from orchestra.checkpoint._backend import (
     drive,
     execute,
 )
+from orchestra.checkpoint._driver_reads import DriverReads
 from orchestra.checkpoint._group_commit import LINGER, GroupCommit, Request
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint._sqlite_inserts import DriverInserts
-from orchestra.checkpoint._sqlite_reads import DriverReads
 from orchestra.checkpoint._statements import json_text
 from orchestra.errors import InvalidDatabaseURLError
 
@@ -126,7 +126,7 @@ class SQLiteBackend:
 
     def precompile_read(self, statement: Select[Any]) -> None:
         """Run plans that start with `statement` (and whose every step is registered so)
-        straight on the driver: see `_sqlite_reads`."""
+        straight on the driver: see `_driver_reads`."""
         self._reads.register(statement)
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
@@ -153,7 +153,7 @@ class SQLiteBackend:
                 return result  # type: ignore[return-value]
         pooled = self.engine.raw_connection()
         try:
-            return self._reads.drive(plan, first, pooled.driver_connection)  # type: ignore[arg-type]
+            return self._reads.drive(plan, first, pooled.driver_connection)
         finally:
             pooled.close()
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text
 
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint.postgres import PostgresBackend
 from orchestra.checkpoint.schema import SCHEMA_VERSION, schema_versions
 from tests.checkpoint.graphs import pipeline
 
@@ -129,20 +130,38 @@ def test_prepared_statements_false_leaves_no_server_side_statements(
         postgres_url, pool_size=1, max_overflow=0, prepared_statements=prepared
     ) as saver:
         config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
-        saver.put(config, _checkpoint(1), {"step": 1}, {"n": 2.0})  # type: ignore[arg-type]
+        for i in range(1, 4):  # the per-step INSERT is prepared from its 2nd run
+            saver.put(config, _checkpoint(i), {"step": i}, {"n": float(i + 1)})  # type: ignore[arg-type]
         for _ in range(10):  # psycopg prepares a query from its 5th run
             saver.get_tuple(config)
+            list(saver.list(config))  # on a pooled connection
         with saver.engine.connect() as conn:
             prepared_count = conn.execute(
                 text("SELECT count(*) FROM pg_prepared_statements")
             ).scalar_one()
+        # The per-step statements run on a connection the saver holds apart from its pool.
+        backend = saver._backend
+        assert isinstance(backend, PostgresBackend)
+        held = backend._held.take()
+        assert held is not None
+        try:
+            found = held.driver.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+        finally:
+            backend._held.give(held)
     assert (prepared_count > 0) is prepared
+    assert (found[0] > 0) is prepared
 
 
-def test_the_saver_works_through_pgbouncer_in_transaction_mode(pgbouncer_url: str) -> None:
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
+def test_the_saver_works_through_pgbouncer_in_transaction_mode(
+    pgbouncer_url: str, synchronous: Any
+) -> None:
     # pgbouncer hands each transaction to whichever of its two server
-    # sessions is free, so nothing may rely on session state.
-    with SQLCheckpointer(pgbouncer_url, prepared_statements=False, pool_size=6) as saver:
+    # sessions is free, so nothing may rely on session state. NORMAL sets
+    # synchronous_commit per transaction; FULL sends each step's INSERT alone.
+    with SQLCheckpointer(
+        pgbouncer_url, prepared_statements=False, pool_size=6, synchronous=synchronous
+    ) as saver:
         app = pipeline(10, saver)
 
         def run(i: int) -> int:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event, insert
 
 from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint._driver_reads import CompiledRead
 from orchestra.checkpoint._plans import Plan, Step, select_rows
-from orchestra.checkpoint._sqlite_reads import CompiledRead
 from orchestra.checkpoint._statements import Statements
 from orchestra.checkpoint.schema import journal
 from orchestra.checkpoint.sqlite import SQLiteBackend

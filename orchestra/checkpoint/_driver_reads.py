@@ -1,15 +1,16 @@
-"""`get_tuple`'s SELECTs, compiled once and run straight on the sqlite3 driver.
+"""`get_tuple`'s SELECTs, compiled once and run straight on the DB-API driver.
 
 `get_tuple` runs at the start of every invoke, when SQLAlchemy's execute path (pool
 checkout events, execution context, result wrapping: some 270 Python calls) runs on
-cold CPU caches and costs several times what SQLite does. The SQL text, the bound
-parameters' defaults and the result conversions (the metadata's JSON) stay SQLAlchemy's;
-rows come back as SQLAlchemy `Row`s, so the plans read them as they always did.
+cold CPU caches and costs several times what SQLite does (on PostgreSQL, as much as the
+round trip). The driver is sqlite3 (qmark parameters) or a psycopg cursor (named ones).
+The SQL text, the bound parameters' defaults and the result conversions (the metadata's
+JSON) stay SQLAlchemy's; rows come back as SQLAlchemy `Row`s, so the plans read them as
+they always did.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -32,16 +33,28 @@ class CompiledRead:
     without them builds its driver parameters with no SQLAlchemy call at all.
     """
 
-    __slots__ = ("_compiled", "_convert", "_defaults", "_expanding", "_make_row", "_names", "sql")
+    __slots__ = (
+        "_compiled",
+        "_convert",
+        "_defaults",
+        "_expanding",
+        "_keys",
+        "_make_row",
+        "_names",
+        "_positional",
+        "sql",
+    )
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        assert compiled.positional, "sqlite3 takes qmark parameters"
         self._compiled = compiled
         self.sql: str = compiled.string
         binds = compiled.binds
+        self._positional = compiled.positional
+        # Positional: the bind keys in order. Named: each key's name in the SQL text.
         self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self._keys = tuple((compiled.bind_names[bind], key) for key, bind in binds.items())
         self._expanding = any(bind.expanding for bind in binds.values())
         # Literal values SQLAlchemy bound itself (LIMIT 1 is `LIMIT ? OFFSET ?`).
         self._defaults = {
@@ -60,15 +73,24 @@ class CompiledRead:
             if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
         )
 
-    def execute(self, driver: sqlite3.Connection, params: Mapping[str, Any]) -> list[Row[Any]]:
-        """The rows the statement finds for these named values."""
+    def execute(self, driver: Any, params: Mapping[str, Any]) -> list[Row[Any]]:
+        """The rows the statement finds for these named values (`driver`: a sqlite3
+        connection or a psycopg cursor)."""
+        defaults = self._defaults
+        args: Any
         if self._expanding:
             state = self._compiled.construct_expanded_state(dict(params))
-            cursor = driver.execute(state.statement, state.positional_parameters)
-        else:
-            defaults = self._defaults
+            sql = state.statement
+            args = state.positional_parameters if self._positional else state.parameters
+        elif self._positional:
+            sql = self.sql
             args = tuple(params[n] if n in params else defaults[n] for n in self._names)
-            cursor = driver.execute(self.sql, args)
+        else:
+            sql = self.sql
+            args = {
+                name: params[key] if key in params else defaults[key] for name, key in self._keys
+            }
+        cursor = driver.execute(sql, args)
         found = cursor.fetchall()
         if not found:
             return []
@@ -99,13 +121,26 @@ class DriverReads:
         """Whether the step's statement was registered."""
         return id(step.statement) in self._reads
 
-    def drive(self, plan: Plan[T], first: Step, driver: sqlite3.Connection) -> T:
-        """Run `plan`, whose first step is `first`, in one read transaction on `driver`.
+    def drive(self, plan: Plan[T], first: Step, driver: Any) -> T:
+        """Run `plan`, whose first step is `first`, in one read transaction on a
+        sqlite3 connection.
 
         Raises:
             KeyError: a step's statement was not registered.
         """
         driver.execute("BEGIN")
+        try:
+            return self.drive_autocommit(plan, first, driver)
+        finally:
+            driver.rollback()
+
+    def drive_autocommit(self, plan: Plan[T], first: Step, driver: Any) -> T:
+        """Run `plan` on `driver` as it is: on PostgreSQL a cursor in autocommit, where
+        (at READ COMMITTED) a transaction would add round trips and no consistency.
+
+        Raises:
+            KeyError: a step's statement was not registered.
+        """
         try:
             step = first
             while True:
@@ -114,5 +149,3 @@ class DriverReads:
                 step = plan.send(Outcome(rows, -1))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        finally:
-            driver.rollback()
