@@ -289,7 +289,9 @@ async def aonce_in(
         if cursor is None:
             return await call()
         seq = cursor.take()
-        entry = await cursor.arecorded(seq)
+        # A task run for the first time has nothing to replay: no read, not even a coroutine.
+        recorded = cursor._recorded
+        entry = recorded.get(seq) if recorded is not None else await cursor.arecorded(seq)
         if entry is not None:
             return _replayed(entry, decode)
         key = _KEY.set(cursor.key(seq))
@@ -301,7 +303,8 @@ async def aonce_in(
             raise
         finally:
             _KEY.reset(key)
-        await cursor.arecord(JournalEntry(seq, kind, name, encode(value)))
+        entry = JournalEntry(seq, kind, name, encode(value))
+        await cursor.saver.awrite_journal(cursor.thread_id, cursor.checkpoint_ns, entry)
         return value
     finally:
         _CURSOR.reset(token)
