@@ -33,6 +33,7 @@ from orchestra.agents import (
     to_json,
 )
 from orchestra.concurrency import RUN_LIMIT_KEY, process_limit
+from orchestra.errors import DefinitionError
 from orchestra.journal import aonce_in, once_in
 from orchestra.state import AgentResult, Usage, new_id, trusted
 
@@ -87,6 +88,11 @@ class FunctionLane:
         started, clock = time.time(), time.perf_counter()
         call = partial(self._function, state)
         value = once_in(config, "function", self._name, call, _dump_value, json.loads)
+        if inspect.isawaitable(value):
+            raise DefinitionError(
+                f"Agent {self._name!r} has an async function: run the workflow with "
+                "ainvoke/astream."
+            )
         return self._update(state, value, started, clock)
 
     async def aupdate(self, state: Any, config: RunnableConfig) -> dict[str, Any]:

@@ -172,6 +172,10 @@ def test_an_invalid_value_and_an_async_function_in_a_sync_run_fail_alike(
         pipeline(Agent("worker", model=_square)).compile().invoke(
             {"goal": "tides"}, {"configurable": config}
         )
+    with pytest.raises(DefinitionError, match="has an async function"):
+        pipeline(Agent("worker", model=lambda state: _square(state))).compile().invoke(
+            {"goal": "tides"}, {"configurable": config}
+        )
     gc.collect()  # the coroutine never awaited warns here, not in a later test
 
 
