@@ -817,7 +817,18 @@ def _dump_outcome(outcome: dict[str, Any]) -> str:
 
 
 def _dump_value(value: Any) -> str:
+    """A function's value as journal JSON; text and ints (most values) without the encoder
+    object's Python-level dispatch, as the same text."""
+    kind = type(value)
+    if kind is str:
+        return _json_string(value)
+    if kind is int:
+        return int.__repr__(value)
     return json.dumps(to_json(value))
+
+
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
+"""What `json.dumps` makes of a `str` (its C encoder)."""
 
 
 def _as_ai(message: Any) -> AIMessage:
@@ -879,6 +890,8 @@ def render(value: Any) -> str:
     """Text for a prompt or a timeline: strings as they are, anything else as JSON."""
     if isinstance(value, str):
         return value
+    if type(value) is int:
+        return int.__repr__(value)  # what json.dumps makes of it
     if value is None or isinstance(value, int | float):
         # Indenting changes no scalar, and json's indenting encoder is pure Python,
         # building its closures again on every call (a thousand mapped calls a run).

@@ -38,11 +38,13 @@ from orchestra.errors import CallFailedError
 __all__ = [
     "JournalCursor",
     "aonce",
+    "aonce_in",
     "idempotency_key",
     "journal_open",
     "journaling",
     "keeping_failures",
     "once",
+    "once_in",
 ]
 
 T = TypeVar("T")
@@ -232,3 +234,83 @@ async def aonce(
             raise
     await cursor.arecord(JournalEntry(seq, kind, name, encode(value)))
     return value
+
+
+def once_in(
+    config: RunnableConfig,
+    kind: str,
+    name: str,
+    call: Callable[[], T],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    """`once` inside `journaling(config)`, for a node whose only call this is: the same
+    record and replay, without a context manager for the block and one for the call."""
+    cursor = _cursor_for(config)
+    if cursor is None and _CURSOR.get() is None:
+        return call()
+    token = _CURSOR.set(cursor)
+    try:
+        if cursor is None:
+            return call()
+        seq = cursor.take()
+        entry = cursor.recorded(seq)
+        if entry is not None:
+            return _replayed(entry, decode)
+        key = _KEY.set(cursor.key(seq))
+        try:
+            value = call()
+        except Exception as error:
+            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
+                cursor.record(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
+            raise
+        finally:
+            _KEY.reset(key)
+        cursor.record(JournalEntry(seq, kind, name, encode(value)))
+        return value
+    finally:
+        _CURSOR.reset(token)
+
+
+async def aonce_in(
+    config: RunnableConfig,
+    kind: str,
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    """Async `once_in`."""
+    cursor = _cursor_for(config)
+    if cursor is None and _CURSOR.get() is None:
+        return await call()
+    token = _CURSOR.set(cursor)
+    try:
+        if cursor is None:
+            return await call()
+        seq = cursor.take()
+        # A task run for the first time has nothing to replay: no read, not even a coroutine.
+        recorded = cursor._recorded
+        entry = recorded.get(seq) if recorded is not None else await cursor.arecorded(seq)
+        if entry is not None:
+            return _replayed(entry, decode)
+        key = _KEY.set(cursor.key(seq))
+        try:
+            value = await call()
+        except Exception as error:
+            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
+                await cursor.arecord(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
+            raise
+        finally:
+            _KEY.reset(key)
+        entry = JournalEntry(seq, kind, name, encode(value))
+        await cursor.saver.awrite_journal(cursor.thread_id, cursor.checkpoint_ns, entry)
+        return value
+    finally:
+        _CURSOR.reset(token)
+
+
+def _replayed(entry: JournalEntry, decode: Callable[[str], T]) -> T:
+    if entry.kind == FAILED:
+        raise _replay_failure(entry)
+    return decode(entry.payload)

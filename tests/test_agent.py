@@ -11,7 +11,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from orchestra import Agent, OrchestraState
-from orchestra.agents import render
+from orchestra.agents import _dump_value, render
 from orchestra.errors import DefinitionError, StructuredOutputError
 from orchestra.models import ScriptedModel
 
@@ -136,3 +136,11 @@ def test_a_model_that_is_neither_chat_model_nor_callable_is_rejected() -> None:
 @pytest.mark.parametrize("value", [0, -7, 10**30, 2.5, float("inf"), True, None, 1e-300])
 def test_a_scalar_output_renders_as_its_json(value: Any) -> None:
     assert render(value) == json.dumps(value, indent=1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -7, 10**30, "", 'a "quoted" \\ line\n', "café \u2028 😀", True, None, 2.5, [1, "a"]],
+)
+def test_a_function_value_is_journaled_as_its_json(value: Any) -> None:
+    assert _dump_value(value) == json.dumps(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -62,15 +61,22 @@ def drafts(
     return list(found.values())
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class _Where:
-    """Where a write was made: the fields every entry of one `put_writes` call shares."""
+    """Where a write was made: the fields every entry of one `put_writes` call shares.
 
-    thread_id: str
-    checkpoint_ns: str
-    checkpoint_id: str
-    task_id: str
-    node: str
+    A plain slotted class: one is made per task's writes, and a frozen dataclass's
+    `__init__` sets each field through `object.__setattr__`."""
+
+    __slots__ = ("checkpoint_id", "checkpoint_ns", "node", "task_id", "thread_id")
+
+    def __init__(
+        self, *, thread_id: str, checkpoint_ns: str, checkpoint_id: str, task_id: str, node: str
+    ) -> None:
+        self.thread_id = thread_id
+        self.checkpoint_ns = checkpoint_ns
+        self.checkpoint_id = checkpoint_id
+        self.task_id = task_id
+        self.node = node
 
     def entry(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -41,12 +42,23 @@ def digest(value: Any) -> str:
         assert entry.input_digest == digest(result.input)
         ```
     """
-    if type(value) is list and not value:
+    kind = type(value)
+    if kind is list and not value:
         return _EMPTY_LIST  # a function agent's input, on every call
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+    # Text and ints (most outputs) are their own JSON form: encoded as canonical_json
+    # encodes them, without its conversion and the encoder's dispatch.
+    if kind is str:
+        text = _encode_string(value)
+    elif kind is int:
+        text = int.__repr__(value)
+    else:
+        text = canonical_json(value)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 _EMPTY_LIST = hashlib.sha256(b"[]").hexdigest()
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring
+"""What `CANONICAL_ENCODER` (`ensure_ascii=False`) makes of a `str`."""
 
 
 @dataclass(frozen=True)

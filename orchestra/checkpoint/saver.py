@@ -467,7 +467,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
         self, thread_id: str, checkpoint_ns: str, entry: _journal.JournalEntry
     ) -> None:
         """Async `write_journal`."""
-        await self._aready()
+        if not self._shared.ready:  # once per call: no coroutine for the common answer
+            await self.asetup()
         row = _journal.journal_row(thread_id, checkpoint_ns, entry)
         await self._backend.ainsert([(self._journal_insert, [row])])
 

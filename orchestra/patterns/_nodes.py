@@ -23,6 +23,7 @@ from orchestra.agents import Agent, AgentCall
 from orchestra.errors import DefinitionError, OrchestraError, StructuredOutputError
 from orchestra.journal import journaling
 from orchestra.patterns._direct import adirect_update, direct_agent, direct_run, direct_update
+from orchestra.patterns._direct_function import function_lane, function_run
 from orchestra.state import AgentResult, Decision, OrchestraState, Usage, keep_last
 from orchestra.workflow import Member, Workflow
 
@@ -151,8 +152,9 @@ Runners = tuple[
 
 def agent_node(agent: Agent, *, publishes: bool = True) -> RunnableCallable:
     """The node of an agent working as a member: `step_node` of its `agent_step`, with
-    direct lanes for runs without limits and for plain calls (`orchestra.patterns._direct`),
-    which a pipeline of plain agents pays per step.
+    direct lanes for runs without limits and for plain calls (`orchestra.patterns._direct`,
+    `orchestra.patterns._direct_function`), which a pipeline of plain agents pays per step
+    and a wide fan-out per branch.
 
     With `publishes` false the call is recorded (`results`, `messages`) but its output is
     not made the state's `output`: a mapped branch's, which the merge overwrites.
@@ -166,10 +168,14 @@ def agent_runners(agent: Agent, *, publishes: bool = True) -> Runners:
     guarded, aguarded = _runners(agent_step(agent, publishes=publishes))
     writes = agent.writes
     direct = direct_agent(agent)
+    lane = function_lane(agent, writes, publishes)
+    sync_lane = lane if lane is not None and lane.sync else None
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
         if direct and direct_run(config):
             return direct_update(agent, state, config, writes, publishes)
+        if sync_lane is not None and function_run(config):
+            return sync_lane.update(state, config)
         if not unguarded(config):
             return guarded(state, config)
         with journaling(config):
@@ -179,6 +185,8 @@ def agent_runners(agent: Agent, *, publishes: bool = True) -> Runners:
     async def arun(state: Any, config: RunnableConfig) -> dict[str, Any]:
         if direct and direct_run(config):
             return await adirect_update(agent, state, config, writes, publishes)
+        if lane is not None and function_run(config):
+            return await lane.aupdate(state, config)
         if not unguarded(config):
             return await aguarded(state, config)
         with journaling(config):

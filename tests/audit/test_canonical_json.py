@@ -10,7 +10,7 @@ import pytest
 
 from orchestra.audit import AuditEntry, canonical_json
 from orchestra.audit.chain import GENESIS, entry_hash, link
-from orchestra.audit.entry import ENTRY_FIELDS, entry_from
+from orchestra.audit.entry import ENTRY_FIELDS, digest, entry_from
 
 
 def test_canonical_json_sorts_keys_drops_spaces_and_keeps_unicode() -> None:
@@ -63,3 +63,12 @@ def test_an_entry_built_from_its_fields_needs_every_field() -> None:
     entry = entry_from({**values, "hash": "h"})
     with pytest.raises(FrozenInstanceError):
         entry.hash = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "value", ["", 'a "quoted" \\ line\n\x01', "café \u2028 😀", 0, -5, 10**40, True, None, 1.5, [1]]
+)
+def test_a_digest_is_the_sha256_of_the_canonical_json(value: object) -> None:
+    expected = hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+    assert digest(value) == expected
