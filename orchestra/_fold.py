@@ -35,10 +35,12 @@ class FoldedList(BinaryOperatorAggregate[Any]):
         self._ids_of: list[Any] | None = None
 
     def update(self, values: Sequence[Any]) -> bool:
+        if not values:  # a step that did not write it: nothing changes, the ids stay known
+            return False
         current = self.value
         ids, of = self._ids, self._ids_of
         self._ids = self._ids_of = None
-        if not values or type(current) is not list or any(map(_special, values)):
+        if type(current) is not list or any(map(_special, values)):
             return super().update(values)
         known = ids if of is current and ids is not None and len(ids) == len(current) else None
         if self.operator is merge_records:

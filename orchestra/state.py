@@ -214,7 +214,8 @@ class OrchestraState(BaseModel):
     output: Annotated[Any, keep_last] = None
     """The workflow's answer so far: the output of the last member that finished."""
     item: Annotated[Any, keep_last] = None
-    """The item a mapped member works on (set only inside a `fan_out(..., over=...)`)."""
+    """The item a mapped member works on (set only inside a `fan_out(..., over=...)`; a run's
+    input does not set it or `item_index`, see `Workflow.compile`)."""
     item_index: Annotated[int | None, keep_last] = None
 
     @property

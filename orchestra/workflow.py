@@ -22,7 +22,7 @@ from orchestra.state import OrchestraState
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
 
-__all__ = ["Member", "Workflow"]
+__all__ = ["HANDED_DOWN", "Member", "Workflow", "drop_fields"]
 
 StateT = TypeVar("StateT", bound=OrchestraState)
 
@@ -100,16 +100,37 @@ class Workflow(Generic[StateT]):
     ) -> CompiledStateGraph[StateT, Any, StateT, StateT]:
         """Compile to a LangGraph graph; `kwargs` go to `StateGraph.compile`.
 
+        The graph has no channels for the fields only a mapping `fan_out` sets (`item`,
+        `item_index`, `HANDED_DOWN`): a run's input does not set them, and LangGraph pays for
+        every channel at every step (an empty one costs a raised and caught error each time
+        it reads the state). A member's copy (`as_member`) keeps them.
+
         Args:
             checkpointer: Where checkpoints go (e.g. `SQLCheckpointer(url)`). None inherits
                 the parent's when nested, and means no persistence at the top level. It is
                 told to rebuild the types the state schemas declare, and only those.
         """
+        builder = self.graph()
+        drop_fields(builder, HANDED_DOWN)
+        return self._compile(builder, checkpointer, kwargs)
+
+    def as_member(self) -> CompiledStateGraph[StateT, Any, StateT, StateT]:
+        """Compile to run inside another workflow's node: as `compile()`, but with every
+        field of the state, `item` and `item_index` included, which the parent hands down
+        to a mapped member."""
+        return self._compile(self.graph(), None, {})
+
+    def _compile(
+        self,
+        builder: StateGraph[StateT, Any, StateT, StateT],
+        checkpointer: Checkpointer,
+        kwargs: dict[str, Any],
+    ) -> CompiledStateGraph[StateT, Any, StateT, StateT]:
         from orchestra.checkpoint.allowlist import with_state_allowlist
 
         kwargs.setdefault("name", self.name)
         checkpointer = with_state_allowlist(checkpointer, self.states())
-        app = self.graph().compile(checkpointer=checkpointer, **kwargs)
+        app = builder.compile(checkpointer=checkpointer, **kwargs)
         if self.limits is not None:
             # Config metadata reaches every node, and every checkpoint stores it.
             app = app.with_config(metadata={LIMITS_KEY: self.limits.to_json()})
@@ -136,6 +157,19 @@ class Workflow(Generic[StateT]):
             if isinstance(member, Workflow):
                 found.extend(member.walk())
         return found
+
+
+HANDED_DOWN = ("item", "item_index")
+"""State fields only a mapping `fan_out` sets, in the state it hands each branch."""
+
+
+def drop_fields(builder: StateGraph[Any, Any, Any, Any], fields: Sequence[str]) -> None:
+    """Remove `fields`' channels from `builder`: its nodes read them as their defaults, and
+    neither the returned state nor the checkpoints have them."""
+    for key in fields:
+        builder.channels.pop(key, None)
+        for channels in builder.schemas.values():
+            channels.pop(key, None)
 
 
 Member: TypeAlias = Agent | Workflow[Any]

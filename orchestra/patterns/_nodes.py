@@ -240,7 +240,7 @@ def workflow_node(workflow: Workflow[Any], *, publishes: bool = True) -> Runnabl
 
 def workflow_runners(workflow: Workflow[Any], *, publishes: bool = True) -> Runners:
     """The functions of `workflow_node`."""
-    graph = workflow.compile()
+    graph = workflow.as_member()
     fields = list(workflow.state.model_fields)
 
     def run(state: Any, config: RunnableConfig) -> dict[str, Any]:
