@@ -663,23 +663,15 @@ class Agent:
         self, state: Any, value: Any, started: float, clock: float, kind: str | None
     ) -> AgentCall:
         parsed = self._validate(value)
-        # Every field made here of its declared type, as in `_model_call`.
-        result = trusted(
-            AgentResult,
-            {
-                "id": new_id(),
-                "agent": self.name,
-                "kind": kind or "function",
-                "model": _function_label(self.model),
-                "input": [],
-                "output": to_json(parsed),
-                "usage": trusted(Usage, dict(_NO_USAGE)),
-                "latency_ms": (time.perf_counter() - clock) * 1000,
-                "attempt": 1,
-                "started_at": started,
-                "item_index": getattr(state, "item_index", None),
-                "error": None,
-            },
+        result = function_record(
+            new_id(),
+            self.name,
+            kind or "function",
+            _function_label(self.model),
+            to_json(parsed),
+            started,
+            clock,
+            state,
         )
         return _agent_call(result, parsed, None)
 
@@ -739,6 +731,38 @@ def _agent_call(result: AgentResult, parsed: Any, reply: AIMessage | None) -> Ag
 _new = object.__new__
 
 _NO_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "cost": 0.0}
+
+
+def function_record(
+    record: str,
+    name: str,
+    kind: str,
+    label: str,
+    output: Any,
+    started: float,
+    clock: float,
+    state: Any,
+) -> AgentResult:
+    """The record of a function agent's call (`clock`: `perf_counter()` when it began).
+    Every field is made of its declared type, as in `Agent._model_call`, so no
+    validation is needed."""
+    return trusted(
+        AgentResult,
+        {
+            "id": record,
+            "agent": name,
+            "kind": kind,
+            "model": label,
+            "input": [],
+            "output": output,
+            "usage": trusted(Usage, dict(_NO_USAGE)),
+            "latency_ms": (time.perf_counter() - clock) * 1000,
+            "attempt": 1,
+            "started_at": started,
+            "item_index": getattr(state, "item_index", None),
+            "error": None,
+        },
+    )
 
 
 def _function_label(model: Any) -> str:

@@ -191,21 +191,7 @@ def once(
     cursor = _CURSOR.get()
     if cursor is None:
         return call()
-    seq = cursor.take()
-    entry = cursor.recorded(seq)
-    if entry is not None:
-        if entry.kind == FAILED:
-            raise _replay_failure(entry)
-        return decode(entry.payload)
-    with _Setting(_KEY, cursor.key(seq)):
-        try:
-            value = call()
-        except Exception as error:
-            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
-                cursor.record(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
-            raise
-    cursor.record(JournalEntry(seq, kind, name, encode(value)))
-    return value
+    return _once(cursor, kind, name, call, encode, decode)
 
 
 async def aonce(
@@ -219,21 +205,7 @@ async def aonce(
     cursor = _CURSOR.get()
     if cursor is None:
         return await call()
-    seq = cursor.take()
-    entry = await cursor.arecorded(seq)
-    if entry is not None:
-        if entry.kind == FAILED:
-            raise _replay_failure(entry)
-        return decode(entry.payload)
-    with _Setting(_KEY, cursor.key(seq)):
-        try:
-            value = await call()
-        except Exception as error:
-            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
-                await cursor.arecord(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
-            raise
-    await cursor.arecord(JournalEntry(seq, kind, name, encode(value)))
-    return value
+    return await _aonce(cursor, kind, name, call, encode, decode)
 
 
 def once_in(
@@ -253,21 +225,7 @@ def once_in(
     try:
         if cursor is None:
             return call()
-        seq = cursor.take()
-        entry = cursor.recorded(seq)
-        if entry is not None:
-            return _replayed(entry, decode)
-        key = _KEY.set(cursor.key(seq))
-        try:
-            value = call()
-        except Exception as error:
-            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
-                cursor.record(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
-            raise
-        finally:
-            _KEY.reset(key)
-        cursor.record(JournalEntry(seq, kind, name, encode(value)))
-        return value
+        return _once(cursor, kind, name, call, encode, decode)
     finally:
         _CURSOR.reset(token)
 
@@ -288,26 +246,62 @@ async def aonce_in(
     try:
         if cursor is None:
             return await call()
-        seq = cursor.take()
-        # A task run for the first time has nothing to replay: no read, not even a coroutine.
-        recorded = cursor._recorded
-        entry = recorded.get(seq) if recorded is not None else await cursor.arecorded(seq)
-        if entry is not None:
-            return _replayed(entry, decode)
-        key = _KEY.set(cursor.key(seq))
-        try:
-            value = await call()
-        except Exception as error:
-            if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
-                await cursor.arecord(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
-            raise
-        finally:
-            _KEY.reset(key)
-        entry = JournalEntry(seq, kind, name, encode(value))
-        await cursor.saver.awrite_journal(cursor.thread_id, cursor.checkpoint_ns, entry)
-        return value
+        return await _aonce(cursor, kind, name, call, encode, decode)
     finally:
         _CURSOR.reset(token)
+
+
+def _once(
+    cursor: JournalCursor,
+    kind: str,
+    name: str,
+    call: Callable[[], T],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    seq = cursor.take()
+    entry = cursor.recorded(seq)
+    if entry is not None:
+        return _replayed(entry, decode)
+    key = _KEY.set(cursor.key(seq))
+    try:
+        value = call()
+    except Exception as error:
+        if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
+            cursor.record(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
+        raise
+    finally:
+        _KEY.reset(key)
+    cursor.record(JournalEntry(seq, kind, name, encode(value)))
+    return value
+
+
+async def _aonce(
+    cursor: JournalCursor,
+    kind: str,
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    seq = cursor.take()
+    # A task run for the first time has nothing to replay: no read, not even a coroutine.
+    recorded = cursor._recorded
+    entry = recorded.get(seq) if recorded is not None else await cursor.arecorded(seq)
+    if entry is not None:
+        return _replayed(entry, decode)
+    key = _KEY.set(cursor.key(seq))
+    try:
+        value = await call()
+    except Exception as error:
+        if _KEEP_FAILURES.get() and not isinstance(error, GraphBubbleUp):
+            await cursor.arecord(JournalEntry(seq, FAILED, name, _failure(kind, name, error)))
+        raise
+    finally:
+        _KEY.reset(key)
+    entry = JournalEntry(seq, kind, name, encode(value))
+    await cursor.saver.awrite_journal(cursor.thread_id, cursor.checkpoint_ns, entry)
+    return value
 
 
 def _replayed(entry: JournalEntry, decode: Callable[[str], T]) -> T:

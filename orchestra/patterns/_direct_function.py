@@ -24,10 +24,10 @@ from langchain_core.runnables import RunnableConfig
 from orchestra._guard import LIFTED_KEY, LIMITS_KEY
 from orchestra._messages import text_message
 from orchestra.agents import (
-    _NO_USAGE,
     Agent,
     _dump_value,
     _function_label,
+    function_record,
     is_chat_model,
     render,
     to_json,
@@ -35,7 +35,7 @@ from orchestra.agents import (
 from orchestra.concurrency import RUN_LIMIT_KEY, process_limit
 from orchestra.errors import DefinitionError
 from orchestra.journal import aonce_in, once_in
-from orchestra.state import AgentResult, Usage, new_id, trusted
+from orchestra.state import new_id
 
 __all__ = ["FunctionLane", "function_lane", "function_run"]
 
@@ -111,23 +111,8 @@ class FunctionLane:
         output = to_json(parsed)
         record = new_id()
         name = self._name
-        # Every field made here of its declared type, as `Agent._function_call` makes them.
-        result = trusted(
-            AgentResult,
-            {
-                "id": record,
-                "agent": name,
-                "kind": "function",
-                "model": self._label,
-                "input": [],
-                "output": output,
-                "usage": trusted(Usage, dict(_NO_USAGE)),
-                "latency_ms": (time.perf_counter() - clock) * 1000,
-                "attempt": 1,
-                "started_at": started,
-                "item_index": getattr(state, "item_index", None),
-                "error": None,
-            },
+        result = function_record(
+            record, name, "function", self._label, output, started, clock, state
         )
         message = text_message(render(output), name, record)
         update: dict[str, Any] = (
