@@ -25,7 +25,7 @@ from orchestra.errors import OrchestraError, ThreadNotFound, ThreadUnfinished
 from orchestra.lease import Lease, held
 from orchestra.policy import Limits
 from orchestra.state import AgentResult, Decision, Usage
-from orchestra.workflow import Workflow
+from orchestra.workflow import HANDED_DOWN, Workflow
 
 __all__ = [
     "Answer",
@@ -156,6 +156,14 @@ def _prepare(
         raise ValueError("compile the graph with a checkpointer to run it on a thread")
     else:
         app = target
+    if isinstance(inputs, dict) and not inputs.keys().isdisjoint(HANDED_DOWN):
+        # A top-level graph has no channels for them: they would be dropped unseen.
+        given = ", ".join(key for key in HANDED_DOWN if key in inputs)
+        raise ValueError(
+            f"{given}: only a mapping fan_out sets these, for each branch; a run's input "
+            "does not. Pass the items in a field of your own and map over it with "
+            "fan_out(member, over=...)"
+        )
     payload: Any = inputs
     if goal is not None:
         if isinstance(inputs, Command):

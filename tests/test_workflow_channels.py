@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from orchestra import Agent, OrchestraState, fan_out, pipeline
 from orchestra.checkpoint import SQLCheckpointer
 from orchestra.models import ScriptedModel
+from orchestra.runtime import run
 from orchestra.workflow import HANDED_DOWN
 
 
@@ -82,3 +85,13 @@ def test_a_mapped_member_still_sees_its_item_and_records_its_index(tmp_path: Pat
     assert drafts == [(0, "0:a"), (1, "1:b")]
     assert final["output"] == ["0:a", "1:b"]
     assert "item" not in final
+
+
+@pytest.mark.parametrize("given", [{"item": "tides"}, {"item_index": 0}])
+def test_a_runs_input_cannot_set_what_only_a_fan_out_hands_down(given: dict[str, Any]) -> None:
+    flow = chain()
+
+    with pytest.raises(ValueError, match="only a mapping fan_out sets these") as raised:
+        run(flow, "go", inputs=given)
+
+    assert next(iter(given)) in str(raised.value)
