@@ -7,6 +7,7 @@ would; the count of objects the garbage collector tracks is taken after each run
 from __future__ import annotations
 
 import gc
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -52,5 +53,10 @@ async def test_finished_fan_outs_leave_no_records_or_messages_alive(tmp_path: Pa
         counts.append(_live_objects())
 
     # Each run's records and messages are over ten objects per branch; kept, they would add
-    # thousands a run. What may still grow (bounded caches of typing and SQLAlchemy) is tens.
-    assert counts[-1] - counts[0] < WIDTH, counts
+    # thousands after every run. What may still grow is tens (bounded caches of typing and
+    # SQLAlchemy), or a one-time step: the thread pool that runs the sync function starting
+    # another worker when a loaded machine keeps the others busy, a cache filled late.
+    grew = [
+        after - before for before, after in itertools.pairwise(counts) if after >= before + WIDTH
+    ]
+    assert len(grew) <= 1, counts
