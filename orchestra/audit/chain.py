@@ -51,9 +51,7 @@ def link(drafts: Iterable[AuditEntry], seq: int, prev_hash: str) -> list[AuditEn
     linked = []
     for draft in drafts:
         seq += 1
-        # Its fields, in their order: an entry's `__dict__` is exactly those (`entry_from`,
-        # or the dataclass's own `__init__`); one C-level copy, not a getattr per field.
-        body = dict(draft.__dict__)
+        body = fields_of(draft)
         del body["hash"]
         body["seq"] = seq
         body["prev_hash"] = prev_hash
