@@ -7,6 +7,7 @@ __all__ = [
     "CallFailedError",
     "CallTimeoutError",
     "CheckpointSchemaError",
+    "DeferredWriteError",
     "DefinitionError",
     "InvalidDatabaseURLError",
     "InvalidMetadataFilterError",
@@ -86,6 +87,11 @@ class InvalidMetadataFilterError(OrchestraError, ValueError):
 
 class CheckpointSchemaError(OrchestraError):
     """The checkpoint database was written by a newer Orchestra than the one running."""
+
+
+class DeferredWriteError(OrchestraError):
+    """A task's writes, queued to share the next commit (SQLite, synchronous NORMAL or
+    OFF), failed to be written after `put_writes` had returned; the next call raises it."""
 
 
 class ThreadExistsError(OrchestraError):

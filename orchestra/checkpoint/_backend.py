@@ -72,8 +72,9 @@ class Backend(Protocol):
     def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
         """Run precompiled INSERTs, each with its rows, in one transaction.
 
-        With `linger`, the rows may wait a moment to share a commit with the next
-        insert of their run (they are still committed before this returns).
+        With `linger`, the rows may share a commit with the next insert of their run:
+        waiting a moment for it (PostgreSQL; SQLite where commits fsync), or queued for
+        it and this returns before they are committed (SQLite where commits do not).
         """
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:

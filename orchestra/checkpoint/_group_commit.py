@@ -23,22 +23,39 @@ queued and commits both in one transaction on its own thread, so a step costs on
 commit, not two. Any other request ends the wait the instant it arrives. That pays where
 a commit fsyncs; where it does not, the wait only moves the writes onto the checkpoint's
 path (`sqlite` lingers only with synchronous FULL or EXTRA).
+
+Where commits are cheap a request may be deferred instead: `defer` queues it and returns
+at once, before it is written. The next transaction of the writer (normally the
+checkpoint's, on the same thread a moment later) runs it first, so a step costs one
+commit and nobody waits. One that nothing takes along within `DEFER` (a superstep whose
+sibling tasks still run, a run that stopped) is committed by itself, by one thread that
+serves every saver of the process; `flush` (before a read), `close` and interpreter exit
+commit the queue at once. A deferred write that fails fails the next call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import os
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from orchestra.checkpoint._run_writes import LINGER
+from orchestra.errors import DeferredWriteError
 
-__all__ = ["LINGER", "GroupCommit", "Request", "WriterClosedError"]
+__all__ = ["DEFER", "LINGER", "GroupCommit", "Request", "WriterClosedError"]
 
 T = TypeVar("T")
+
+DEFER = 0.002
+"""Seconds a deferred write waits to be taken along by another transaction before it is
+committed by itself (the flusher looks every `DEFER`, so it may wait up to twice this)."""
 
 _WAITING, _DONE, _LEAD = 0, 1, 2
 
@@ -55,6 +72,7 @@ class Request(Generic[T]):
         "_loop",
         "_state",
         "_waiter",
+        "deferred_at",
         "error",
         "read_only",
         "result",
@@ -62,12 +80,21 @@ class Request(Generic[T]):
         "work",
     )
 
-    def __init__(self, work: Callable[[], T], *, read_only: bool, single_statement: bool) -> None:
+    def __init__(
+        self,
+        work: Callable[[], T],
+        *,
+        read_only: bool,
+        single_statement: bool,
+        deferred_at: float | None = None,
+    ) -> None:
         self.work = work
         self.read_only = read_only
         """Whether `work` only reads (it needs no write lock and no savepoint)."""
         self.single_statement = single_statement
         """Whether `work` is one statement, atomic without a transaction of its own."""
+        self.deferred_at = deferred_at
+        """When a deferred request (nobody waits for it) was queued; None for the others."""
         self.result: T | None = None
         self.error: BaseException | None = None
         self._state = _WAITING
@@ -109,6 +136,7 @@ class GroupCommit:
         inline_async: let an async caller that finds the writer idle commit the first
             batch on its event loop's thread (right for commits that do not fsync).
         linger: seconds a lingering request waits for company.
+        defer: seconds a deferred request waits to be taken along (`defer`).
     """
 
     def __init__(
@@ -117,10 +145,18 @@ class GroupCommit:
         *,
         inline_async: bool = False,
         linger: float = LINGER,
+        defer: float = DEFER,
     ) -> None:
         self._commit_batch = commit_batch
         self._inline = inline_async
         self._linger = linger
+        self._defer = defer
+        # Deferred requests not yet answered (queued, or in a batch not yet committed).
+        self._deferred = 0
+        # The first failure of a deferred request, for the next call to raise.
+        self._deferred_error: BaseException | None = None
+        # Whether the flusher will look at this writer's queue.
+        self._watched = False
         # The request waiting for company, queued while nobody leads; whoever takes
         # the lead next takes it along.
         self._lingerer: Request[Any] | None = None
@@ -146,7 +182,8 @@ class GroupCommit:
         """
         if single_statement and not linger:
             with self._mutex:
-                alone = not self._leading and not self._closed and self._lingerer is None
+                alone = not self._leading and not self._queue and self._deferred_error is None
+                alone = alone and not self._closed and self._lingerer is None
                 if alone:
                     self._leading = True
             if alone:
@@ -171,7 +208,8 @@ class GroupCommit:
                 if lingering:
                     self._lingerer = request
             else:
-                # Nobody leads, so nothing is queued but a lingerer: lead, taking it along.
+                # Nobody leads, so nothing is queued but a lingerer or deferred requests:
+                # lead, taking them along.
                 self._leading = True
                 self._lingerer = None
         if waiter is None:
@@ -208,8 +246,8 @@ class GroupCommit:
         waited for (the caller reads elsewhere).
         """
         with self._mutex:
-            alone = not self._leading and not self._closed and self._lingerer is None
-            if not alone:
+            alone = not self._leading and not self._queue and not self._closed
+            if not alone or self._lingerer is not None:
                 return False, None
             self._leading = True
         try:
@@ -244,8 +282,40 @@ class GroupCommit:
                     self._pass_lead(worker=False)
         return await future
 
+    def defer(self, work: Callable[[], Any], *, single_statement: bool) -> None:
+        """Queue `work` for the next transaction and return at once, before it runs.
+
+        Nobody waits for it: another request's transaction takes it along, or after
+        `defer` seconds the flusher commits it. If it fails, the next call raises
+        `DeferredWriteError`.
+        """
+        request: Request[Any] = Request(
+            work, read_only=False, single_statement=single_statement, deferred_at=time.monotonic()
+        )
+        with self._mutex:
+            self._check_open()
+            self._queue.append(request)
+            self._deferred += 1
+            watch = not self._watched
+            self._watched = True
+        if watch:
+            _FLUSHER.watch(self)
+
+    def flush(self) -> None:
+        """Commit the deferred requests queued so far; raise if one of them failed.
+
+        A no-op unless some are queued or in flight, so a read costs nothing more
+        when nothing was deferred.
+        """
+        if self._deferred or self._deferred_error is not None:
+            self.call(_nothing, read_only=True)
+
     def close(self) -> None:
-        """Refuse new requests, and wait for the queued ones to be committed."""
+        """Refuse new requests, and wait for the queued ones to be committed.
+
+        Raises:
+            DeferredWriteError: a deferred request failed and no call has said so yet.
+        """
         with self._mutex:
             self._closed = True
             lingerer, self._lingerer = self._lingerer, None
@@ -257,9 +327,34 @@ class GroupCommit:
                 lingerer._waiter.release()
             while self._leading:
                 self._idle.wait()
+            # Deferred requests nobody took along yet: commit them here.
+            leftover = bool(self._queue)
+            if leftover:
+                self._leading = True
+        if leftover:
+            self._lead()
+        with self._mutex:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+        self._raise_deferred_error()
+
+    def _flush_overdue(self) -> bool:
+        """The flusher's look: commit the queue if a deferred request waited `defer`
+        seconds with nobody leading. Returns whether deferred requests are still queued."""
+        with self._mutex:
+            first = next((r for r in self._queue if r.deferred_at is not None), None)
+            if first is None or self._closed:  # `close` commits the queue itself
+                self._watched = False
+                return False
+            waited = time.monotonic() - first.deferred_at  # type: ignore[operator]
+            if self._leading or waited < self._defer:
+                return True
+            self._leading = True
+            # This batch takes every queued request; the next `defer` asks to be watched.
+            self._watched = False
+        self._lead()
+        return False
 
     # -- inside -----------------------------------------------------------------
 
@@ -277,10 +372,22 @@ class GroupCommit:
                 self._queue[:0] = batch
 
     def _check_open(self) -> None:
+        """Refuse a call to a closed writer, or one after a deferred request failed
+        (holding the mutex)."""
         if self._closed:
             raise WriterClosedError(
                 "this SQLCheckpointer was closed: open a new one to write to the database"
             )
+        self._raise_deferred_error()
+
+    def _raise_deferred_error(self) -> None:
+        error, self._deferred_error = self._deferred_error, None
+        if error is not None:
+            raise DeferredWriteError(
+                f"a task's writes, queued to share the next commit, were not written "
+                f"({type(error).__name__}: {error}); the run's last checkpoint lacks them: "
+                f"resume it to run that task again"
+            ) from error
 
     def _worker(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -312,8 +419,12 @@ class GroupCommit:
                 keep_going = self._pass_lead(worker=True)
 
     def _pass_lead(self, *, worker: bool) -> bool:
-        """After a batch (holding the mutex): whether the worker should go on draining."""
-        if not self._queue:
+        """After a batch (holding the mutex): whether the worker should go on draining.
+
+        Deferred requests alone are left queued for the next transaction or the flusher.
+        """
+        queue = self._queue
+        if not queue or (self._deferred and all(r.deferred_at is not None for r in queue)):
             self._leading = False
             self._idle.notify_all()
             return False
@@ -354,8 +465,9 @@ class GroupCommit:
             self._resolve(batch)
         return ran
 
-    @staticmethod
-    def _resolve(batch: list[Request[Any]]) -> None:
+    def _resolve(self, batch: list[Request[Any]]) -> None:
+        if self._deferred:
+            self._settle_deferred(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[Request[Any]]] | None = None
         for request in batch:
             if request._loop is not None:
@@ -370,3 +482,90 @@ class GroupCommit:
             # A closed loop raises RuntimeError: nobody is waiting there any more.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, requests)
+
+    def _settle_deferred(self, batch: list[Request[Any]]) -> None:
+        """Count a batch's deferred requests as answered, keeping the first failure."""
+        deferred = [r for r in batch if r.deferred_at is not None]
+        if deferred:
+            with self._mutex:
+                self._deferred -= len(deferred)
+                for request in deferred:
+                    if request.error is not None and self._deferred_error is None:
+                        self._deferred_error = request.error
+
+
+def _nothing() -> None:
+    """The work of a `flush`: the transaction it joins commits the queue."""
+
+
+class _Flusher:
+    """One daemon thread for the process: commits deferred requests nobody took along.
+
+    It looks every `DEFER` seconds while some writer has deferred requests queued, and
+    sleeps otherwise; a writer asks to be looked at once per look, not once per request.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._writers: list[GroupCommit] = []
+        self._thread: threading.Thread | None = None
+        self._idle = False
+        # Every writer that deferred, so that interpreter exit commits their queues.
+        self.deferring: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
+
+    def forked(self) -> None:
+        """In a forked child: the thread did not come along; the next `watch` starts one."""
+        self._cond = threading.Condition(threading.Lock())
+        self._writers = []
+        self._thread = None
+        self._idle = False
+
+    def watch(self, writer: GroupCommit) -> None:
+        with self._cond:
+            self._writers.append(writer)
+            self.deferring.add(writer)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="orchestra-flusher", daemon=True
+                )
+                self._thread.start()
+            elif self._idle:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._writers:
+                    self._idle = True
+                    self._cond.wait()
+                self._idle = False
+            time.sleep(DEFER)
+            with self._cond:
+                writers, self._writers = self._writers, []
+            keep = []
+            for writer in writers:
+                try:
+                    if writer._flush_overdue():
+                        keep.append(writer)
+                except Exception:
+                    # Recorded on the failed requests: the writer's next call raises it.
+                    continue
+            if keep:
+                with self._cond:
+                    self._writers.extend(keep)
+
+    def flush_all(self) -> None:
+        """Commit every writer's deferred requests (at interpreter exit)."""
+        first: BaseException | None = None
+        for writer in list(self.deferring):
+            try:
+                writer.flush()
+            except Exception as exc:
+                first = first or exc
+        if first is not None:
+            raise first
+
+
+_FLUSHER = _Flusher()
+atexit.register(_FLUSHER.flush_all)
+os.register_at_fork(after_in_child=_FLUSHER.forked)

@@ -132,7 +132,16 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             SQLAlchemy `Engine` for one of them, used for the sync calls (on
             SQLite, its new connections get the same WAL/pragma set-up).
         synchronous: SQLite's durability level. `NORMAL` survives a process
-            crash; `FULL` also survives power loss, at an fsync per commit.
+            crash; `FULL` also survives power loss, at an fsync per commit. With
+            `NORMAL` or `OFF` a task's writes (unless audited or an error) are
+            deferred: `put_writes` returns before they are committed, and the next
+            write (the checkpoint that follows) commits them in its own transaction,
+            or they go alone within a few milliseconds. A process crash can lose
+            the writes of a task that finished just before it with no checkpoint
+            after them; resuming runs that task again, and its journaled calls
+            replay from the journal, so none is made twice. This saver's reads,
+            `close` and interpreter exit commit them first; if committing them
+            fails, the next call raises `DeferredWriteError`.
         busy_timeout: seconds a SQLite connection waits for another
             process's lock before failing.
         pool_size: connections kept open per pool. On PostgreSQL the sync per-step
@@ -421,6 +430,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
 
         A retry of the same task is a no-op. The audit entries are written in the same
         transaction as the writes; a step that records nothing skips the audit entirely.
+        Writes a checkpoint will follow share its commit (see `synchronous`); the others
+        are committed before this returns.
         """
         self._ready()
         if writes:
@@ -429,7 +440,8 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             if trail:
                 self._shared.audit.append(self._backend, batches, trail)
             else:
-                # May wait a moment to share a commit with the next checkpoint.
+                # May share a commit with the next checkpoint: waiting a moment for it
+                # where commits fsync, deferred to it where they do not.
                 linger = self._shared.may_linger(config, writes)
                 self._backend.insert(batches, linger=linger)
 

@@ -16,7 +16,11 @@ wait for another process's lock.
 With `synchronous` FULL or EXTRA every commit fsyncs, so a task's writes wait a
 moment (`_group_commit.LINGER`) for the checkpoint that follows them and the two
 share one commit. With OFF or NORMAL a commit is cheap, and the wait would only
-move the writes onto the checkpoint's path: they are committed at once.
+move the writes onto the checkpoint's path; so they are deferred instead
+(`GroupCommit.defer`): queued without waiting, and committed by the checkpoint's
+transaction a moment later, or by themselves within a few milliseconds
+(`_group_commit.DEFER`) if none comes. A read commits the queue first, so a saver
+always reads its own writes.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from orchestra.checkpoint._backend import (
     execute,
 )
 from orchestra.checkpoint._driver_reads import DriverReads
-from orchestra.checkpoint._group_commit import LINGER, GroupCommit, Request
+from orchestra.checkpoint._group_commit import DEFER, LINGER, GroupCommit, Request
 from orchestra.checkpoint._plans import Plan, Step
 from orchestra.checkpoint._sqlite_inserts import DriverInserts
 from orchestra.checkpoint._statements import json_text
@@ -66,6 +70,7 @@ class SQLiteBackend:
         *,
         engine: Engine | None = None,
         linger: float = LINGER,
+        defer: float = DEFER,
     ) -> None:
         database = url.database or ""
         if database in ("", ":memory:") or url.query.get("mode") == "memory":
@@ -94,8 +99,11 @@ class SQLiteBackend:
         # With synchronous OFF or NORMAL a WAL commit does not fsync, so a burst of
         # async writes may be committed on the event loop's thread.
         cheap_commits = options.synchronous in ("OFF", "NORMAL")
-        self._group = GroupCommit(self._commit_batch, inline_async=cheap_commits, linger=linger)
-        # Whether a lingering insert waits for company: only where commits fsync.
+        self._group = GroupCommit(
+            self._commit_batch, inline_async=cheap_commits, linger=linger, defer=defer
+        )
+        # Whether a lingering insert waits for company (where commits fsync) or is
+        # deferred (where they do not).
         self._linger = not cheap_commits
         self._inserts = DriverInserts(InsertCompiler(self.engine.dialect))
         self._reads = DriverReads(self.engine.dialect)
@@ -131,6 +139,7 @@ class SQLiteBackend:
 
     def run(self, plan: Plan[T], *, write: bool) -> T:
         if not write:
+            self._group.flush()
             try:
                 first = next(plan)
             except StopIteration as done:
@@ -170,10 +179,13 @@ class SQLiteBackend:
     def insert(self, batches: Sequence[Batch], *, linger: bool = False) -> None:
         """Insert `batches`; returns once they are committed.
 
-        With `linger` and commits that fsync, a moment's wait for another write (a
-        task's writes wait for the checkpoint that follows them) lets the two share one.
+        With `linger` (a task's writes, which a checkpoint follows), they share the
+        next write's commit: where commits fsync this waits a moment for it; where they
+        do not, the rows are only queued (`GroupCommit.defer`) and this returns at once.
         """
-        linger = linger and self._linger
+        if linger and not self._linger:
+            self._defer(batches)
+            return
         one = self._inserts.one(batches)
         if one is not None:
             # The common case (a checkpoint, a task's writes): one statement, run by
@@ -183,6 +195,17 @@ class SQLiteBackend:
         statements = self._inserts.all(batches)
         if statements:
             self._group.call(_DriverInserts(self, statements), linger=linger)
+
+    def _defer(self, batches: Sequence[Batch]) -> None:
+        one = self._inserts.one(batches)
+        if one is not None:
+            self._group.defer(_Execute(self, *one), single_statement=True)
+            return
+        statements = self._inserts.all(batches)
+        if statements:
+            self._group.defer(
+                _DriverInserts(self, statements), single_statement=len(statements) == 1
+            )
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
         work = self._insert_work(batches)
@@ -197,6 +220,7 @@ class SQLiteBackend:
         SQLAlchemy's per-execute work would cost more than SQLite's.
         """
         if not write:
+            self._group.flush()
             pooled = self.engine.raw_connection()
             try:
                 return work(pooled.driver_connection)  # type: ignore[arg-type]
@@ -213,11 +237,13 @@ class SQLiteBackend:
         return work(self._writer_driver)
 
     def close(self) -> None:
-        self._group.close()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = self._writer_driver = None
-        self.engine.dispose()
+        try:
+            self._group.close()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = self._writer_driver = None
+            self.engine.dispose()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)

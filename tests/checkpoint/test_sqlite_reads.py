@@ -108,6 +108,8 @@ def test_a_compiled_read_returns_the_rows_sqlalchemy_returns(
 
 def test_get_tuple_reads_on_the_idle_writer_connection(sqlite_saver: SQLCheckpointer) -> None:
     _put_with_writes(sqlite_saver)
+    # The task's writes may still be queued for the next commit: a first read commits them.
+    sqlite_saver.get_tuple({"configurable": {"thread_id": "t"}})
     backend = sqlite_saver._backend
     assert isinstance(backend, SQLiteBackend)
     on_writer: list[str] = []
@@ -129,6 +131,9 @@ def _hold(started: threading.Event, release: threading.Event) -> Plan[None]:
 
 def test_get_tuple_does_not_wait_for_a_busy_writer(sqlite_saver: SQLCheckpointer) -> None:
     stored = _put_with_writes(sqlite_saver)
+    # Commit the task's writes, which may be queued for the next commit: a read waits for
+    # the writer when it has queued writes to commit first.
+    sqlite_saver.get_tuple({"configurable": {"thread_id": "t"}})
     started, release = threading.Event(), threading.Event()
     with ThreadPoolExecutor(2) as pool:
         holder = pool.submit(sqlite_saver._backend.run, _hold(started, release), write=True)
