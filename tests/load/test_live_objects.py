@@ -7,7 +7,6 @@ would; the count of objects the garbage collector tracks is taken after each run
 from __future__ import annotations
 
 import gc
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +51,14 @@ async def test_finished_fan_outs_leave_no_records_or_messages_alive(tmp_path: Pa
         await _one_run(tmp_path, index)
         counts.append(_live_objects())
 
-    # Each run's records and messages are over ten objects per branch; kept, they would add
-    # thousands after every run. What may still grow is tens (bounded caches of typing and
-    # SQLAlchemy), or a one-time step: the thread pool that runs the sync function starting
-    # another worker when a loaded machine keeps the others busy, a cache filled late.
-    grew = [
-        after - before for before, after in itertools.pairwise(counts) if after >= before + WIDTH
-    ]
-    assert len(grew) <= 1, counts
+    # Each run's records and messages are over ten objects per branch: kept, they add
+    # thousands after every run (a run's final state kept alive grows the count by about
+    # 2,200 a run, 11,000 over these five). What may move is a few thousand, up or down
+    # (bounded caches of typing and SQLAlchemy, the thread pool that runs the sync function
+    # starting or retiring a worker while the machine is loaded), and it does not add up.
+    assert counts[-1] - counts[0] < LEAK_BOUND, counts
+
+
+LEAK_BOUND = 5_000
+"""Growth over the measured runs that fails the test: under half of what keeping each
+run's records would add, above the one-time steps and swings seen on a loaded machine."""
