@@ -124,6 +124,18 @@ class _Branches(TypedDict, total=False):
     results: Annotated[list[str], operator.add]
 
 
+def _two_branches(fast: Any, slow: Any) -> StateGraph[_Branches]:
+    """`fast` and `slow` side by side, from the start to the end."""
+    graph = StateGraph(_Branches)
+    graph.add_node("fast", fast)
+    graph.add_node("slow", slow)
+    graph.add_edge(START, "fast")
+    graph.add_edge(START, "slow")
+    graph.add_edge("fast", END)
+    graph.add_edge("slow", END)
+    return graph
+
+
 def test_a_finished_branch_is_visible_to_others_while_its_sibling_runs(db_path: Path) -> None:
     release, slow_started = threading.Event(), threading.Event()
 
@@ -135,13 +147,7 @@ def test_a_finished_branch_is_visible_to_others_while_its_sibling_runs(db_path: 
         assert release.wait(30)
         return {"results": ["slow"]}
 
-    graph = StateGraph(_Branches)
-    graph.add_node("fast", fast)
-    graph.add_node("slow", slow)
-    graph.add_edge(START, "fast")
-    graph.add_edge(START, "slow")
-    graph.add_edge("fast", END)
-    graph.add_edge("slow", END)
+    graph = _two_branches(fast, slow)
     with SQLCheckpointer(f"sqlite:///{db_path}") as saver:
         app = graph.compile(checkpointer=saver)
         outcome: list[Any] = []
@@ -211,14 +217,7 @@ def build_branches(log: Path, *, stall: bool) -> Any:
             time.sleep(600)
         return {"results": ["slow answer"]}
 
-    graph = StateGraph(_Branches)
-    graph.add_node("fast", fast)
-    graph.add_node("slow", slow)
-    graph.add_edge(START, "fast")
-    graph.add_edge(START, "slow")
-    graph.add_edge("fast", END)
-    graph.add_edge("slow", END)
-    return graph
+    return _two_branches(fast, slow)
 
 
 _CRASHING_CHILD = """
