@@ -201,11 +201,9 @@ class SQLiteBackend:
         if one is not None:
             self._group.defer(_Execute(self, *one), single_statement=True)
             return
-        statements = self._inserts.all(batches)
-        if statements:
-            self._group.defer(
-                _DriverInserts(self, statements), single_statement=len(statements) == 1
-            )
+        work = self._insert_work(batches)
+        if work is not None:
+            self._group.defer(work, single_statement=work.single)
 
     async def ainsert(self, batches: Sequence[Batch]) -> None:
         work = self._insert_work(batches)
