@@ -57,6 +57,9 @@ DEFER = 0.002
 """Seconds a deferred write waits to be taken along by another transaction before it is
 committed by itself (the flusher looks every `DEFER`, so it may wait up to twice this)."""
 
+_IDLE_LOOKS = 25
+"""Looks (`DEFER` apart) the flusher takes with no writer to look at before it sleeps."""
+
 _WAITING, _DONE, _LEAD = 0, 1, 2
 
 
@@ -502,7 +505,10 @@ class _Flusher:
     """One daemon thread for the process: commits deferred requests nobody took along.
 
     It looks every `DEFER` seconds while some writer has deferred requests queued, and
-    sleeps otherwise; a writer asks to be looked at once per look, not once per request.
+    for `_IDLE_LOOKS` looks after the last one, then sleeps until a writer asks again. A
+    run defers a task's writes at every step, a fraction of `DEFER` apart: the flusher
+    stays awake between them, so a step costs it no wake-up of its own, only a share
+    of one timed look. A writer asks to be looked at once per look, not once per request.
     """
 
     def __init__(self) -> None:
@@ -533,15 +539,18 @@ class _Flusher:
                 self._cond.notify()
 
     def _run(self) -> None:
+        empty_looks = 0
         while True:
             with self._cond:
-                while not self._writers:
+                while not self._writers and empty_looks >= _IDLE_LOOKS:
                     self._idle = True
                     self._cond.wait()
+                    empty_looks = 0
                 self._idle = False
             time.sleep(DEFER)
             with self._cond:
                 writers, self._writers = self._writers, []
+            empty_looks = 0 if writers else empty_looks + 1
             keep = []
             for writer in writers:
                 try:

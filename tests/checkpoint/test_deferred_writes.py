@@ -24,7 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.graph import END, START, StateGraph
 
-from orchestra.checkpoint import SQLCheckpointer
+from orchestra.checkpoint import SQLCheckpointer, _group_commit
 from orchestra.errors import DeferredWriteError
 from orchestra.journal import once_in
 
@@ -136,6 +136,16 @@ def _two_branches(fast: Any, slow: Any) -> StateGraph[_Branches]:
     return graph
 
 
+def _wait_until(done: Any, seconds: float = 5.0) -> bool:
+    """Poll `done()` until it holds; whether it did within `seconds` (loose, for loaded CI)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
 def test_a_finished_branch_is_visible_to_others_while_its_sibling_runs(db_path: Path) -> None:
     release, slow_started = threading.Event(), threading.Event()
 
@@ -162,15 +172,29 @@ def test_a_finished_branch_is_visible_to_others_while_its_sibling_runs(db_path: 
             # The fast branch's writes are deferred, and no checkpoint follows while its
             # sibling runs: the flusher commits them within a few milliseconds (the bound
             # here is loose for a loaded machine, far below the sibling's 30 s).
-            deadline = time.monotonic() + 5
-            while not _results(db_path) and time.monotonic() < deadline:
-                time.sleep(0.001)
+            assert _wait_until(lambda: bool(_results(db_path)))
             assert _results(db_path) == ["results"]
             assert runner.is_alive()
         finally:
             release.set()
             runner.join(30)
     assert sorted(outcome[0]["results"]) == ["fast", "slow"]
+
+
+def test_the_flusher_sleeps_once_nothing_is_deferred_and_wakes_for_the_next(
+    db_path: Path,
+) -> None:
+    flusher = _group_commit._FLUSHER
+    with SQLCheckpointer(f"sqlite:///{db_path}") as saver:
+        stored = _checkpoint(saver)
+        for task in ("task-1", "task-2"):
+            # No checkpoint follows: the flusher commits the write by itself...
+            saver.put_writes(stored, [("x", 1)], task)
+            assert _wait_until(lambda task=task: task in dict(_committed_writes(db_path)))
+            # ...and, with nothing left to look at, goes back to sleep (a thread that
+            # polled for ever would cost every process a wake-up every few ms).
+            assert _wait_until(lambda: flusher._idle)
+    assert _committed_writes(db_path) == [("task-1", "x"), ("task-2", "x")]
 
 
 _EXITING_CHILD = """
