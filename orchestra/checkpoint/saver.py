@@ -136,7 +136,7 @@ class SQLCheckpointer(BaseCheckpointSaver[float]):
             `NORMAL` or `OFF` a task's writes (unless audited or an error) are
             deferred: `put_writes` returns before they are committed, and the next
             write (the checkpoint that follows) commits them in its own transaction,
-            or they go alone within a few milliseconds. A process crash can lose
+            or they go alone within 20 ms. A process crash can lose
             the writes of a task that finished just before it with no checkpoint
             after them; resuming runs that task again, and its journaled calls
             replay from the journal, so none is made twice. This saver's reads,

@@ -18,7 +18,7 @@ moment (`_group_commit.LINGER`) for the checkpoint that follows them and the two
 share one commit. With OFF or NORMAL a commit is cheap, and the wait would only
 move the writes onto the checkpoint's path; so they are deferred instead
 (`GroupCommit.defer`): queued without waiting, and committed by the checkpoint's
-transaction a moment later, or by themselves within a few milliseconds
+transaction a moment later, or by themselves within 20 ms
 (`_group_commit.DEFER`) if none comes. A read commits the queue first, so a saver
 always reads its own writes.
 """
