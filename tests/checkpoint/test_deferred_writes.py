@@ -192,7 +192,7 @@ def test_the_flusher_sleeps_once_nothing_is_deferred_and_wakes_for_the_next(
             saver.put_writes(stored, [("x", 1)], task)
             assert _wait_until(lambda task=task: task in dict(_committed_writes(db_path)))
             # ...and, with nothing left to look at, goes back to sleep (a thread that
-            # polled for ever would cost every process a wake-up every few ms).
+            # polled for ever would cost every process a wake-up every `DEFER`).
             assert _wait_until(lambda: flusher._idle)
     assert _committed_writes(db_path) == [("task-1", "x"), ("task-2", "x")]
 
